@@ -1,0 +1,92 @@
+// Package sinks is the contract between the dispatcher and each place a lead
+// is delivered to (a signed webhook, a JSONL file, email, CRMs), and the one
+// place where delivery failures are classified. Each sink lives in its own
+// package below this one and imports only this package and sync/lead.
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/leadsync/leadsync/sync/lead"
+)
+
+// Delivery is one attempt to deliver one lead to one sink.
+type Delivery struct {
+	// ID is the delivery id ("msg_…"): the same on every attempt of this
+	// delivery, so that a sink can de-duplicate a repeat after a crash.
+	ID string
+	// Attempt counts from 1.
+	Attempt int
+	// Body is the lead JSON exactly as it is to be sent.
+	Body []byte
+	// Lead is Body decoded.
+	Lead *lead.Lead
+}
+
+// Sink delivers leads somewhere.
+//
+// Deliver must be safe for concurrent use (the dispatcher runs up to
+// `delivery.concurrency` attempts at once, never two of the same entity), must
+// honour ctx's deadline and cancellation, and should be idempotent on the
+// delivery id: it may be called again with the same Delivery after a crash.
+// It returns nil when the peer has the lead, an error made by Permanent when
+// retrying cannot help (dead letter now), an error made by RetryAfter when the
+// peer said when to come back, and any other error to retry with backoff.
+//
+// Close releases what the sink holds; it is called once no Deliver is in
+// flight.
+type Sink interface {
+	Deliver(ctx context.Context, d Delivery) error
+	Close() error
+}
+
+// PermanentError marks a failure that retrying cannot fix.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so that the delivery goes to the dead letters at once.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// RetryAfterError marks a failure the peer asked to retry no sooner than After.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter wraps err with the peer's requested wait.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryAfterError{Err: err, After: d}
+}
+
+// IsPermanent reports whether err was marked by Permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// RetryDelay returns the wait the peer asked for, if err carries one.
+func RetryDelay(err error) (time.Duration, bool) {
+	var r *RetryAfterError
+	if errors.As(err, &r) {
+		return r.After, true
+	}
+	return 0, false
+}
