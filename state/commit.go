@@ -1,0 +1,210 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/leadsync/leadsync/sync/lead"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Item is one event ready to commit.
+type Item struct {
+	Event lead.Event
+	// LeadJSON is Event.Lead marshalled, for accepted events. Marshalling
+	// happens before the commit, on the caller's goroutine, so the writer's
+	// transaction stays short.
+	LeadJSON []byte
+	// Sinks are the sinks whose match selects the lead.
+	Sinks []string
+	// Via is webhook, reconcile or replay.
+	Via string
+}
+
+// Incoming is everything one request (or one polled page) brings: the raw
+// request once, and the events it carries.
+type Incoming struct {
+	Raw   RawRequest
+	Items []Item
+}
+
+// Result is what became of one Item.
+type Result struct {
+	EventID string
+	LeadID  string
+	Status  string   // accepted, duplicate, stale, ignored, quarantined
+	Reason  string   // for ignored/quarantined/stale
+	Sinks   []string // outboxes the lead was queued in (accepted only)
+}
+
+var rawSeq atomic.Uint64
+
+// Commit stores in in one durable transaction: for each item its dedupe
+// record, the raw request (once), the event, and for a new, newest version of
+// a lead the lead itself and one outbox entry per sink, replacing a pending
+// older entry of the same entity on that sink. It returns after fsync. Any
+// error means nothing of in was stored.
+func (s *Store) Commit(in *Incoming) ([]Result, error) {
+	if in.Raw.Received == 0 {
+		in.Raw.Received = s.now().UnixNano()
+	}
+	rawKey := append(u64(uint64(in.Raw.Received)), u64(rawSeq.Add(1))...)
+	rawVal, err := json.Marshal(&in.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("commit: encode raw: %w", err)
+	}
+	var res []Result
+	err = s.update(func(tx *bolt.Tx) error {
+		res = make([]Result, len(in.Items)) // fresh on every run: the op may run twice
+		wroteRaw := false
+		for i := range in.Items {
+			r, err := s.commitItem(tx, in.Raw.Source, &in.Items[i], rawKey, in.Raw.Received)
+			if err != nil {
+				return fmt.Errorf("commit event: %w", err)
+			}
+			res[i] = r
+			wroteRaw = wroteRaw || r.Status != lead.StatusDuplicate
+		}
+		if wroteRaw {
+			return tx.Bucket(bRaw).Put(rawKey, rawVal)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, received int64) (Result, error) {
+	ev := &it.Event
+	evID := lead.EventID(ev.Key)
+	dd := tx.Bucket(bDedupe)
+	if prev := dd.Get([]byte(evID)); prev != nil {
+		return duplicateOf(prev, evID), nil
+	}
+	var vkID []byte
+	if ev.VersionKey != "" {
+		vkID = []byte("vk_" + lead.EventID(ev.VersionKey)[3:])
+		if prev := dd.Get(vkID); prev != nil {
+			// The same change seen another way (webhook and poll): remember
+			// this event key too, so its retries are quick duplicates.
+			r := duplicateOf(prev, evID)
+			rec := dedupeRecord{EventID: evID, Status: lead.StatusDuplicate, LeadID: r.LeadID, Received: received}
+			return r, putJSON(dd, []byte(evID), &rec)
+		}
+	}
+
+	r := Result{EventID: evID, Status: ev.Status, Reason: ev.Reason}
+	if ev.Lead != nil && ev.EntityKey != "" {
+		r.LeadID = lead.LeadID(ev.EntityKey)
+	}
+	if r.Status == lead.StatusAccepted {
+		stale, err := applyVersion(tx, r.LeadID, evID, ev.Version)
+		if err != nil {
+			return r, err
+		}
+		if stale {
+			r.Status, r.Reason = lead.StatusStale, "older than the version already applied"
+		}
+	}
+	if r.Status == lead.StatusAccepted {
+		if err := tx.Bucket(bLeads).Put([]byte(r.LeadID), it.LeadJSON); err != nil {
+			return r, err
+		}
+		for _, sink := range it.Sinks {
+			if err := enqueue(tx, sink, r.LeadID, evID, lead.DeliveryID(ev.Key, sink), it.LeadJSON, received); err != nil {
+				return r, err
+			}
+		}
+		r.Sinks = it.Sinks
+	}
+
+	evKey := timeKey(time.Unix(0, received), evID)
+	erec := eventRecord{EventID: evID, Source: source, Status: r.Status, Reason: r.Reason,
+		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks}
+	if err := putJSON(tx.Bucket(bEvents), evKey, &erec); err != nil {
+		return r, err
+	}
+	drec := dedupeRecord{EventID: evID, Status: r.Status, LeadID: r.LeadID, Received: received, EventKey: evKey}
+	if err := putJSON(dd, []byte(evID), &drec); err != nil {
+		return r, err
+	}
+	if vkID != nil {
+		if err := putJSON(dd, vkID, &drec); err != nil {
+			return r, err
+		}
+	}
+	return r, bumpStat(tx, erec.Source, r.Status, received)
+}
+
+func duplicateOf(prev []byte, evID string) Result {
+	var rec dedupeRecord
+	_ = json.Unmarshal(prev, &rec) // a damaged record still means "seen"
+	return Result{EventID: evID, LeadID: rec.LeadID, Status: lead.StatusDuplicate}
+}
+
+// applyVersion records evID as the newest version of leadID unless a newer
+// one was applied already, in which case it reports stale.
+func applyVersion(tx *bolt.Tx, leadID, evID string, v time.Time) (stale bool, err error) {
+	b := tx.Bucket(bVersions)
+	var ver int64
+	if !v.IsZero() {
+		ver = v.UnixNano()
+	}
+	if prev := b.Get([]byte(leadID)); prev != nil && ver != 0 {
+		var rec versionRecord
+		if json.Unmarshal(prev, &rec) == nil && rec.Version > ver {
+			return true, nil
+		}
+	}
+	return false, putJSON(b, []byte(leadID), &versionRecord{Version: ver, EventID: evID})
+}
+
+// enqueue puts one outbox entry due at `due`, replacing the entity's pending
+// entry on that sink if there is one: a newer version supersedes an older one
+// not yet sent. (If the older one is being delivered right now, the
+// dispatcher holds the new one back until that attempt ends, so one entity on
+// one sink is delivered in order.)
+func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body []byte, due int64) error {
+	sb, err := sinkBuckets(tx, sink)
+	if err != nil {
+		return err
+	}
+	if old := sb.pending.Get([]byte(leadID)); old != nil {
+		if err := sb.outbox.Delete(old); err != nil {
+			return err
+		}
+	}
+	key := timeKey(time.Unix(0, due), delivID)
+	e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Lead: body}
+	if err := putJSON(sb.outbox, key, &e); err != nil {
+		return err
+	}
+	return sb.pending.Put([]byte(leadID), key)
+}
+
+// bumpStat counts one event of status for source, and remembers the last one.
+func bumpStat(tx *bolt.Tx, source, status string, at int64) error {
+	b := tx.Bucket(bStats)
+	k := []byte(source + "\x00" + status)
+	var n uint64
+	if v := b.Get(k); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	if err := b.Put(k, u64(n+1)); err != nil {
+		return err
+	}
+	return b.Put([]byte(source+"\x00last"), u64(uint64(at)))
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, data)
+}

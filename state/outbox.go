@@ -1,0 +1,209 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Due returns up to limit entries of sink that are due at now, in due order,
+// skipping those for which skip returns true (the dispatcher's in-flight
+// entries). It also returns when the first entry not yet due will be (zero if
+// none). It seeks from the start of the time-ordered outbox and stops at the
+// first entry in the future: it never scans the bucket.
+func (s *Store) Due(sink string, now time.Time, limit int, skip func(*Entry) bool) ([]Entry, time.Time, error) {
+	var out []Entry
+	var next time.Time
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(outboxBucket(sink))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		nowKey := uint64(now.UnixNano())
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if binary.BigEndian.Uint64(k[:8]) > nowKey {
+				next = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
+				return nil
+			}
+			if len(out) >= limit {
+				return nil
+			}
+			var e Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("outbox %s: decode %x: %w", sink, k, err)
+			}
+			e.Key = bytes.Clone(k)
+			if skip != nil && skip(&e) {
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// Ack removes a delivered entry. It is asynchronous: done is called on the
+// writer goroutine once the removal is durable (it must not block).
+func (s *Store) Ack(sink string, e *Entry, done func(error)) error {
+	key := bytes.Clone(e.Key)
+	return s.updateAsync(func(tx *bolt.Tx) error {
+		sb, err := sinkBuckets(tx, sink)
+		if err != nil {
+			return err
+		}
+		if err := sb.outbox.Delete(key); err != nil {
+			return err
+		}
+		return dropPending(sb, e.LeadID, key)
+	}, done)
+}
+
+// Reschedule moves e to due, counting the attempt and keeping its last error.
+// If e was superseded meanwhile by a newer version of its entity, e is simply
+// dropped: the newer entry will be delivered instead.
+func (s *Store) Reschedule(sink string, e *Entry, due time.Time, lastErr string, status int, done func(error)) error {
+	old := bytes.Clone(e.Key)
+	next := *e
+	next.Attempt++
+	next.LastError, next.LastStatus = lastErr, status
+	return s.updateAsync(func(tx *bolt.Tx) error {
+		sb, err := sinkBuckets(tx, sink)
+		if err != nil {
+			return err
+		}
+		if sb.outbox.Get(old) == nil {
+			return nil // superseded (or dropped by an operator)
+		}
+		if err := sb.outbox.Delete(old); err != nil {
+			return err
+		}
+		key := timeKey(due, next.ID)
+		if err := putJSON(sb.outbox, key, &next); err != nil {
+			return err
+		}
+		if p := sb.pending.Get([]byte(e.LeadID)); p != nil && bytes.Equal(p, old) {
+			return sb.pending.Put([]byte(e.LeadID), key)
+		}
+		return nil
+	}, done)
+}
+
+// Bury moves e to the sink's dead letters with why it gave up.
+func (s *Store) Bury(sink string, e *Entry, reason string, status int, response string, done func(error)) error {
+	old := bytes.Clone(e.Key)
+	d := DeadLetter{Entry: *e, Sink: sink, Reason: reason, Status: status, Response: response}
+	d.Attempt++
+	d.LastError, d.LastStatus = reason, status
+	return s.updateAsync(func(tx *bolt.Tx) error {
+		sb, err := sinkBuckets(tx, sink)
+		if err != nil {
+			return err
+		}
+		if sb.outbox.Get(old) == nil {
+			return nil // superseded: the newer version is still queued
+		}
+		if err := sb.outbox.Delete(old); err != nil {
+			return err
+		}
+		if err := dropPending(sb, e.LeadID, old); err != nil {
+			return err
+		}
+		d.DeadAt = s.now().UnixNano()
+		return putJSON(sb.dead, []byte(d.ID), &d)
+	}, done)
+}
+
+func dropPending(sb sinkB, leadID string, key []byte) error {
+	if p := sb.pending.Get([]byte(leadID)); p != nil && bytes.Equal(p, key) {
+		return sb.pending.Delete([]byte(leadID))
+	}
+	return nil
+}
+
+// DeadLetters lists sink's dead letters (all sinks when sink is "").
+func (s *Store) DeadLetters(sink string) ([]DeadLetter, error) {
+	var out []DeadLetter
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			n, ok := bytes.CutPrefix(name, []byte("dead/"))
+			if !ok || (sink != "" && string(n) != sink) {
+				return nil
+			}
+			return b.ForEach(func(k, v []byte) error {
+				var d DeadLetter
+				if err := json.Unmarshal(v, &d); err != nil {
+					return fmt.Errorf("dead letter %s: %w", k, err)
+				}
+				out = append(out, d)
+				return nil
+			})
+		})
+	})
+	return out, err
+}
+
+// RetryDead moves dead letters back into their outboxes, due now, with their
+// attempt count reset. ids empty means every dead letter of sink (or of all
+// sinks when sink is ""). It returns how many moved.
+func (s *Store) RetryDead(sink string, ids []string) (int, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var n int
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		var names [][]byte
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if s, ok := bytes.CutPrefix(name, []byte("dead/")); ok && (sink == "" || string(s) == sink) {
+				names = append(names, bytes.Clone(s))
+			}
+			return nil
+		})
+		now := s.now()
+		for _, sn := range names {
+			sb, err := sinkBuckets(tx, string(sn))
+			if err != nil {
+				return err
+			}
+			var moved [][]byte
+			err = sb.dead.ForEach(func(k, v []byte) error {
+				if len(want) > 0 && !want[string(k)] {
+					return nil
+				}
+				var d DeadLetter
+				if err := json.Unmarshal(v, &d); err != nil {
+					return err
+				}
+				e := d.Entry
+				e.Attempt, e.Created = 0, now.UnixNano()
+				if p := sb.pending.Get([]byte(e.LeadID)); p != nil {
+					return nil // a newer version is queued already; keep the letter
+				}
+				key := timeKey(now, e.ID)
+				if err := putJSON(sb.outbox, key, &e); err != nil {
+					return err
+				}
+				moved = append(moved, bytes.Clone(k))
+				return sb.pending.Put([]byte(e.LeadID), key)
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range moved {
+				if err := sb.dead.Delete(k); err != nil {
+					return err
+				}
+			}
+			n += len(moved)
+		}
+		return nil
+	})
+	return n, err
+}

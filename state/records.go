@@ -1,0 +1,91 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"time"
+)
+
+// Values are JSON: small, versionable by adding fields, and readable with
+// `bbolt get` when an operator needs to look. Keys carry the times that
+// cursors seek on.
+
+// dedupeRecord is what remains of an event forever (until retention): enough
+// to answer a retry with "duplicate" and no personal data, so erase keeps it
+// and a provider's retry of an erased lead does not create it again.
+type dedupeRecord struct {
+	EventID  string `json:"e"`
+	Status   string `json:"s"`
+	LeadID   string `json:"l,omitempty"`
+	Received int64  `json:"t"`           // Unix ns
+	EventKey []byte `json:"k,omitempty"` // key in the events bucket
+}
+
+// eventRecord is one event as it was committed.
+type eventRecord struct {
+	EventID  string   `json:"event_id"`
+	Source   string   `json:"source"`
+	Status   string   `json:"status"`
+	Reason   string   `json:"reason,omitempty"`
+	LeadID   string   `json:"lead_id,omitempty"`
+	Key      string   `json:"key"`             // the provider's event key
+	Raw      []byte   `json:"raw"`             // key in the raw bucket
+	Received int64    `json:"received"`        // Unix ns
+	Via      string   `json:"via,omitempty"`   // webhook | reconcile | replay
+	Sinks    []string `json:"sinks,omitempty"` // where it was queued
+}
+
+// RawRequest is a request as received: what replay re-maps.
+type RawRequest struct {
+	Source    string            `json:"source"`
+	RequestID string            `json:"request_id,omitempty"`
+	RemoteIP  string            `json:"remote_ip,omitempty"`
+	Header    map[string]string `json:"header,omitempty"` // the headers that matter, never secrets we hold
+	Body      []byte            `json:"body"`
+	Received  int64             `json:"received"` // Unix ns
+}
+
+// versionRecord is the newest version of an entity that was applied.
+type versionRecord struct {
+	Version int64  `json:"v"` // Unix ns; 0 = unordered
+	EventID string `json:"e"`
+}
+
+// Entry is one pending delivery in a sink's outbox.
+type Entry struct {
+	Key        []byte          `json:"-"`  // outbox key: due(8) + delivery id
+	ID         string          `json:"id"` // delivery id, stable across retries
+	LeadID     string          `json:"lead_id"`
+	EventID    string          `json:"event_id"`
+	Attempt    int             `json:"attempt"` // attempts made so far
+	Created    int64           `json:"created"` // Unix ns of the first enqueue
+	LastError  string          `json:"last_error,omitempty"`
+	LastStatus int             `json:"last_status,omitempty"`
+	Lead       json.RawMessage `json:"lead"` // the lead JSON to send
+}
+
+// Due is when the entry is due.
+func (e *Entry) Due() time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(e.Key[:8]))) }
+
+// DeadLetter is a delivery that gave up.
+type DeadLetter struct {
+	Entry
+	Sink     string `json:"sink"`
+	Reason   string `json:"reason"`
+	Status   int    `json:"status,omitempty"`   // last HTTP status, if any
+	Response string `json:"response,omitempty"` // peer's short answer
+	DeadAt   int64  `json:"dead_at"`
+}
+
+func timeKey(t time.Time, suffix string) []byte {
+	k := make([]byte, 8+len(suffix))
+	binary.BigEndian.PutUint64(k, uint64(t.UnixNano()))
+	copy(k[8:], suffix)
+	return k
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}

@@ -1,0 +1,94 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SourceStats counts the events a source committed, by status.
+type SourceStats struct {
+	Name      string           `json:"name"`
+	Counts    map[string]int64 `json:"counts"`
+	LastEvent time.Time        `json:"last_event"`
+}
+
+// SinkStats describes a sink's queue.
+type SinkStats struct {
+	Name          string    `json:"name"`
+	Pending       int       `json:"pending"`
+	Dead          int       `json:"dead"`
+	OldestPending time.Time `json:"oldest_pending"` // zero when nothing is pending
+	NextDue       time.Time `json:"next_due"`
+}
+
+// Sources returns the per-source counters, sorted by name.
+func (s *Store) Sources() ([]SourceStats, error) {
+	by := map[string]*SourceStats{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bStats).ForEach(func(k, v []byte) error {
+			name, what, ok := strings.Cut(string(k), "\x00")
+			if !ok || len(v) != 8 {
+				return nil
+			}
+			st := by[name]
+			if st == nil {
+				st = &SourceStats{Name: name, Counts: map[string]int64{}}
+				by[name] = st
+			}
+			n := binary.BigEndian.Uint64(v)
+			if what == "last" {
+				st.LastEvent = time.Unix(0, int64(n))
+			} else {
+				st.Counts[what] = int64(n)
+			}
+			return nil
+		})
+	})
+	out := make([]SourceStats, 0, len(by))
+	for _, st := range by {
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+// Sinks returns the queue of every sink that has an outbox, sorted by name.
+// It reads every pending entry to find the oldest: meant for status, not for
+// a hot path.
+func (s *Store) Sinks() ([]SinkStats, error) {
+	var out []SinkStats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			n, ok := bytes.CutPrefix(name, []byte("outbox/"))
+			if !ok {
+				return nil
+			}
+			st := SinkStats{Name: string(n)}
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if st.Pending == 0 {
+					st.NextDue = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
+				}
+				st.Pending++
+				var e Entry
+				if json.Unmarshal(v, &e) == nil {
+					if c := time.Unix(0, e.Created); st.OldestPending.IsZero() || c.Before(st.OldestPending) {
+						st.OldestPending = c
+					}
+				}
+			}
+			if d := tx.Bucket(deadBucket(st.Name)); d != nil {
+				st.Dead = d.Stats().KeyN
+			}
+			out = append(out, st)
+			return nil
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,199 @@
+// Package state is leadsync's durable store: one bbolt file that holds the
+// idempotent inbox (dedupe records, raw requests, events), the latest lead of
+// every entity, and a transactional outbox per sink with its dead letters.
+//
+// Every write goes through one writer goroutine that commits everything that
+// queued while the previous commit was syncing (group commit, no timer), so
+// that many concurrent webhooks share one fsync without any of them waiting
+// for a clock. A webhook's events, raw request, lead and outbox entries are
+// committed in one transaction: either all of it is on disk, or none.
+//
+// Layout (one file, <state_dir>/leadsync.db):
+//
+//	meta            "schema"             → "1"
+//	dedupe          event id / "vk_"…    → dedupeRecord (no personal data; kept by erase)
+//	events          received(8) + ev id  → eventRecord
+//	raw             received(8) + seq(8) → rawRecord (headers + body as received)
+//	versions        lead id              → versionRecord (newest applied)
+//	leads           lead id              → latest lead JSON
+//	stats           source + "\x00" + status → count (8 bytes)
+//	outbox/<sink>   due(8) + delivery id → Entry
+//	pending/<sink>  lead id              → outbox key of the entity's pending entry
+//	dead/<sink>     delivery id          → DeadLetter
+//	cursors         source + customer    → cursor (reconciliation)
+//
+// Times in keys are big-endian Unix nanoseconds, so "what is due" and "what is
+// older than the retention" are cursor seeks, never scans.
+package state
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the on-disk layout version stored in meta.
+const SchemaVersion = "1"
+
+// FileName is the database file inside the state directory.
+const FileName = "leadsync.db"
+
+var (
+	bMeta     = []byte("meta")
+	bDedupe   = []byte("dedupe")
+	bEvents   = []byte("events")
+	bRaw      = []byte("raw")
+	bVersions = []byte("versions")
+	bLeads    = []byte("leads")
+	bStats    = []byte("stats")
+	bCursors  = []byte("cursors")
+)
+
+func outboxBucket(sink string) []byte  { return []byte("outbox/" + sink) }
+func pendingBucket(sink string) []byte { return []byte("pending/" + sink) }
+func deadBucket(sink string) []byte    { return []byte("dead/" + sink) }
+
+// ErrClosed is returned by every operation once the store is closed or
+// closing. Intake answers it with 503.
+var ErrClosed = errors.New("store closed")
+
+// ErrLocked is returned by Open when another process holds the database.
+var ErrLocked = errors.New("database is locked by another process (is the daemon running?)")
+
+// Options configure Open.
+type Options struct {
+	// Logger receives warnings; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// LockTimeout is how long Open waits for the file lock; default 1s.
+	LockTimeout time.Duration
+	// ReadOnly opens the file with a shared lock, for the CLI while the
+	// daemon is stopped.
+	ReadOnly bool
+	// MaxBatch caps how many operations one commit takes; default 1024.
+	MaxBatch int
+	// OnCommit, when set, is called by the writer after each commit with the
+	// number of operations it carried (for metrics).
+	OnCommit func(ops int, took time.Duration)
+}
+
+// Store is the open database. Its methods are safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	log  *slog.Logger
+	now  func() time.Time
+	path string
+	w    *writer
+	seq  uint64 // raw request sequence, owned by the writer goroutine
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
+	if !o.ReadOnly {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open state: %w", err)
+		}
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o640, &bolt.Options{
+		Timeout:      o.LockTimeout,
+		ReadOnly:     o.ReadOnly,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open state %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	s := &Store{db: db, log: o.Logger, now: o.Now, path: path}
+	if !o.ReadOnly {
+		if err := s.init(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	s.w = newWriter(s, o.MaxBatch, o.OnCommit)
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bLeads, bStats, bCursors} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("init state: %w", err)
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		switch v := meta.Get([]byte("schema")); {
+		case v == nil:
+			if err := meta.Put([]byte("schema"), []byte(SchemaVersion)); err != nil {
+				return fmt.Errorf("init state: %w", err)
+			}
+		case string(v) != SchemaVersion:
+			return fmt.Errorf("init state: on-disk schema %q, this build reads %q", v, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the bbolt handle for tests and offline tools.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// Close stops the writer after the operations already queued, then closes
+// the file. Operations submitted afterwards fail with ErrClosed.
+func (s *Store) Close() error {
+	s.w.close()
+	return s.db.Close()
+}
+
+// EnsureSinks creates the outbox buckets of the named sinks, so that a sink
+// with nothing queued still shows up in status.
+func (s *Store) EnsureSinks(names []string) error {
+	return s.update(func(tx *bolt.Tx) error {
+		for _, n := range names {
+			if _, err := sinkBuckets(tx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+type sinkB struct{ outbox, pending, dead *bolt.Bucket }
+
+func sinkBuckets(tx *bolt.Tx, sink string) (sinkB, error) {
+	var b sinkB
+	var err error
+	if b.outbox, err = tx.CreateBucketIfNotExists(outboxBucket(sink)); err != nil {
+		return b, fmt.Errorf("sink %q buckets: %w", sink, err)
+	}
+	if b.pending, err = tx.CreateBucketIfNotExists(pendingBucket(sink)); err != nil {
+		return b, fmt.Errorf("sink %q buckets: %w", sink, err)
+	}
+	if b.dead, err = tx.CreateBucketIfNotExists(deadBucket(sink)); err != nil {
+		return b, fmt.Errorf("sink %q buckets: %w", sink, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,138 @@
+package state
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// op is one unit of work for the writer. fn runs inside the batch's write
+// transaction and must be safe to run a second time (in a transaction of its
+// own) if another op of the batch failed: it writes its results to variables
+// it owns, overwriting any earlier run's.
+type op struct {
+	fn   func(tx *bolt.Tx) error
+	done func(err error)
+}
+
+// writer is the single goroutine that owns write transactions. It takes one
+// op, yields once so that goroutines ready to submit get to do so (with
+// GOMAXPROCS=1 they otherwise would not run before the drain), drains
+// whatever queued, and commits it all in one transaction: while that commit
+// syncs, the next batch queues. There is no timer: a lone request is committed
+// at once.
+type writer struct {
+	s        *Store
+	ops      chan op
+	max      int
+	onCommit func(int, time.Duration)
+
+	mu     sync.RWMutex // guards closed against sends on a closed channel
+	closed bool
+	done   chan struct{}
+}
+
+func newWriter(s *Store, max int, onCommit func(int, time.Duration)) *writer {
+	w := &writer{s: s, ops: make(chan op, 4*max), max: max, onCommit: onCommit, done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// submit queues o; it returns ErrClosed (without calling o.done) when the
+// writer is closed.
+func (w *writer) submit(o op) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.ops <- o
+	return nil
+}
+
+func (w *writer) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.ops)
+	}
+	w.mu.Unlock()
+	<-w.done
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]op, 0, w.max)
+	for first := range w.ops {
+		batch = append(batch[:0], first)
+		runtime.Gosched()
+	drain:
+		for len(batch) < w.max {
+			select {
+			case o, ok := <-w.ops:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		w.commit(batch)
+		clear(batch) // drop references to finished closures
+	}
+}
+
+// commit runs batch in one transaction. If one op fails, the transaction is
+// rolled back and every op is run again in a transaction of its own, so that
+// one bad op cannot fail its neighbours.
+func (w *writer) commit(batch []op) {
+	start := time.Now()
+	var failed int = -1
+	var opErr error
+	err := w.s.db.Update(func(tx *bolt.Tx) error {
+		for i, o := range batch {
+			if err := o.fn(tx); err != nil {
+				failed, opErr = i, err
+				return err
+			}
+		}
+		return nil
+	})
+	if w.onCommit != nil {
+		w.onCommit(len(batch), time.Since(start))
+	}
+	switch {
+	case err == nil:
+		for _, o := range batch {
+			o.done(nil)
+		}
+	case failed >= 0 && len(batch) > 1:
+		for _, o := range batch {
+			o.done(w.s.db.Update(o.fn))
+		}
+	case failed >= 0:
+		batch[0].done(opErr)
+	default: // the commit itself failed (disk full, I/O error): nothing was written
+		for _, o := range batch {
+			o.done(err)
+		}
+	}
+}
+
+// update runs fn in the writer's next batch and waits for it to be durable.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	ch := make(chan error, 1)
+	if err := s.w.submit(op{fn: fn, done: func(err error) { ch <- err }}); err != nil {
+		return err
+	}
+	return <-ch
+}
+
+// updateAsync runs fn in the writer's next batch and calls done when it is
+// durable (or failed). done runs on the writer goroutine: it must not block.
+func (s *Store) updateAsync(fn func(tx *bolt.Tx) error, done func(error)) error {
+	return s.w.submit(op{fn: fn, done: done})
+}
