@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit code through cobra without printing twice.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// run executes the command line and returns the process exit code.
+func run(args []string) int {
+	root := newRoot(os.Stdout, os.Stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintln(os.Stderr, "leadsync:", err)
+		return 1
+	}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	config string
+	out    io.Writer
+	errw   io.Writer
+}
+
+func newRoot(out, errw io.Writer) *cobra.Command {
+	g := &globals{out: out, errw: errw}
+	root := &cobra.Command{
+		Use:   "leadsync",
+		Short: "Catch every lead: webhooks in, durable store, delivery to your sinks",
+		Long: `leadsync accepts lead webhooks (Hemnet, and more to come), answers 200 only once
+the lead is committed to its bbolt store (fsync on), and delivers each lead to the
+configured sinks (signed webhook, JSONL file) with retries and dead letters.
+
+Config: --config FILE, else $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml;
+with none of those, "serve" runs an embedded demo config on 127.0.0.1:8080.
+
+Quick start:
+  leadsync serve                 # demo config, state in ./leadsync-data
+  leadsync send-test hemnet      # sign and post a sample Hemnet contact
+  tail -1 leadsync-data/leads.jsonl`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errw)
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo)")
+	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newVersion(g))
+	return root
+}

@@ -1,0 +1,176 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leadsync/leadsync/providers"
+	"github.com/leadsync/leadsync/providers/hemnet"
+	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/file"
+	"github.com/leadsync/leadsync/sinks/webhook"
+	"github.com/leadsync/leadsync/sync/config"
+)
+
+// The wiring tables: a closed set of adapters reads better wired by hand than
+// registered in init(). A provider or sink type that the config schema knows
+// but this build does not is refused by name, so `leadsync check` says so.
+var (
+	sourceBuilders = map[string]func(config.Source, *slog.Logger) (providers.Source, error){
+		"hemnet": buildHemnet,
+	}
+	sinkBuilders = map[string]func(config.Sink, *slog.Logger) (sinks.Sink, error){
+		"webhook": buildWebhook,
+		"file":    buildFile,
+	}
+)
+
+func buildHemnet(c config.Source, _ *slog.Logger) (providers.Source, error) {
+	keys := make([][]byte, 0, len(c.Keys))
+	for _, k := range c.Keys {
+		keys = append(keys, []byte(k.Reveal()))
+	}
+	skew := defaultSkew
+	if c.MaxClockSkew != nil {
+		skew = c.MaxClockSkew.D()
+	}
+	return hemnet.New(hemnet.Config{Name: c.Name, Keys: keys, MaxClockSkew: skew})
+}
+
+func buildWebhook(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	h := make(map[string]string, len(c.Headers))
+	for k, v := range c.Headers {
+		h[k] = v.Reveal()
+	}
+	return webhook.New(webhook.Config{Name: c.Name, URL: c.URL, Secret: c.Secret.Reveal(), Headers: h,
+		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
+}
+
+func buildFile(c config.Sink, _ *slog.Logger) (sinks.Sink, error) {
+	return file.New(file.Config{Name: c.Name, Path: c.Path})
+}
+
+// Built is what Build makes from a config: every source and sink, ready for
+// New. Close releases the sinks if they are not handed to an engine.
+type Built struct {
+	Sources        []SourceSpec
+	Sinks          []SinkSpec
+	TrustedProxies []netip.Prefix
+}
+
+// Close closes every sink.
+func (b *Built) Close() error {
+	var errs []error
+	for _, s := range b.Sinks {
+		if err := s.Sink.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sink %s: %w", s.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Build constructs every source and sink of cfg. It gathers every error, each
+// naming the entry, so `leadsync check` can print them all at once. Nothing
+// is left open on error.
+func Build(cfg *config.Config, log *slog.Logger) (*Built, error) {
+	b := &Built{}
+	var errs []error
+	for i, sc := range cfg.Sources {
+		spec, err := buildSource(sc, log)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sources[%d] %q: %w", i, sc.Name, err))
+			continue
+		}
+		b.Sources = append(b.Sources, spec)
+	}
+	for i, sc := range cfg.Sinks {
+		build := sinkBuilders[sc.Type]
+		if build == nil {
+			errs = append(errs, fmt.Errorf("sinks[%d] %q: type %q is not supported by this build (supported: %s)",
+				i, sc.Name, sc.Type, keys(sinkBuilders)))
+			continue
+		}
+		s, err := build(sc, log.With("sink", sc.Name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sinks[%d] %q: %w", i, sc.Name, err))
+			continue
+		}
+		b.Sinks = append(b.Sinks, SinkSpec{Name: sc.Name, Sink: s, Match: matchOf(sc.Match), Delivery: policyOf(sc.Effective)})
+	}
+	tp, err := providers.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
+	}
+	b.TrustedProxies = tp
+	if len(errs) > 0 {
+		b.Close()
+		return nil, errors.Join(errs...)
+	}
+	return b, nil
+}
+
+func buildSource(sc config.Source, log *slog.Logger) (SourceSpec, error) {
+	build := sourceBuilders[sc.Provider]
+	if build == nil {
+		return SourceSpec{}, fmt.Errorf("provider %q is not supported by this build (supported: %s)", sc.Provider, keys(sourceBuilders))
+	}
+	src, err := build(sc, log.With("source", sc.Name))
+	if err != nil {
+		return SourceSpec{}, err
+	}
+	spec := SourceSpec{Source: src}
+	if len(sc.AllowIPs) > 0 {
+		al, err := providers.ParseAllowlist(sc.AllowIPs)
+		if err != nil {
+			return SourceSpec{}, fmt.Errorf("allow_ips: %w", err)
+		}
+		spec.Allow = al.Allows
+	}
+	return spec, nil
+}
+
+func matchOf(m *config.Match) Match {
+	if m == nil {
+		return Match{}
+	}
+	return Match{Sources: m.Sources, Actions: m.Actions}
+}
+
+func policyOf(d config.Delivery) Policy {
+	return Policy{Concurrency: d.Concurrency, Timeout: d.Timeout.D(), BackoffInitial: d.Backoff.Initial.D(),
+		BackoffMax: d.Backoff.Max.D(), MaxAttempts: d.MaxAttempts, MaxAge: d.MaxAge.D()}
+}
+
+func keys[V any](m map[string]V) string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// defaultSkew is the Hemnet X-Timestamp window when the config sets none.
+const defaultSkew = 10 * time.Minute
+
+// CheckSupported reports, without building anything, every source provider
+// and sink type of cfg that this build cannot run.
+func CheckSupported(cfg *config.Config) error {
+	var errs []error
+	for i, s := range cfg.Sources {
+		if sourceBuilders[s.Provider] == nil {
+			errs = append(errs, fmt.Errorf("sources[%d].provider: %q is not supported by this build (supported: %s)", i, s.Provider, keys(sourceBuilders)))
+		}
+	}
+	for i, s := range cfg.Sinks {
+		if sinkBuilders[s.Type] == nil {
+			errs = append(errs, fmt.Errorf("sinks[%d].type: %q is not supported by this build (supported: %s)", i, s.Type, keys(sinkBuilders)))
+		}
+	}
+	return errors.Join(errs...)
+}

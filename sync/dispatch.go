@@ -1,0 +1,222 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	stdsync "sync"
+	"time"
+
+	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/state"
+	"github.com/leadsync/leadsync/sync/lead"
+)
+
+// dispatcher delivers one sink's outbox. One loop goroutine finds due
+// entries (a seek on the due-time ordered bucket) and starts at most
+// Concurrency attempts; each attempt's outcome (ack, reschedule, bury) is
+// committed through the store's writer, and only once that is durable is the
+// entry released. An entity with an attempt in flight is held back, so one
+// entity on one sink is delivered in order, one attempt at a time.
+type dispatcher struct {
+	e    *Engine
+	spec *SinkSpec
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu        stdsync.Mutex
+	inflight  map[string]bool // outbox keys
+	leads     map[string]bool // lead ids with an attempt in flight
+	workers   stdsync.WaitGroup
+	lastOK    time.Time
+	lastErr   string
+	lastErrAt time.Time
+}
+
+func newDispatcher(e *Engine, s *SinkSpec) *dispatcher {
+	if s.Delivery.Concurrency <= 0 {
+		s.Delivery.Concurrency = 1
+	}
+	return &dispatcher{e: e, spec: s, log: e.log.With("sink", s.Name), wake: make(chan struct{}, 1),
+		inflight: map[string]bool{}, leads: map[string]bool{}}
+}
+
+// poke wakes the loop: new work was committed or a slot was freed.
+func (d *dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run loops until ctx is done, then waits for the attempts in flight, which
+// run under deliverCtx (cancelled by the engine at the drain deadline).
+func (d *dispatcher) run(ctx, deliverCtx context.Context) {
+	defer d.workers.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := d.fill(deliverCtx)
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(time.Until(next), time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// fill starts attempts for due entries while there are free slots, and
+// returns when the next entry falls due.
+func (d *dispatcher) fill(deliverCtx context.Context) time.Time {
+	d.mu.Lock()
+	free := d.spec.Delivery.Concurrency - len(d.inflight)
+	d.mu.Unlock()
+	if free <= 0 {
+		return time.Time{}
+	}
+	entries, next, err := d.e.o.Store.Due(d.spec.Name, d.e.now(), free, d.busy)
+	if err != nil {
+		d.log.Error("read outbox", "err", err)
+		return d.e.now().Add(time.Second)
+	}
+	for i := range entries {
+		e := entries[i]
+		d.mu.Lock()
+		if d.leads[e.LeadID] { // two entries of one entity in this batch
+			d.mu.Unlock()
+			continue
+		}
+		d.inflight[string(e.Key)] = true
+		d.leads[e.LeadID] = true
+		d.mu.Unlock()
+		d.workers.Add(1)
+		go d.attempt(deliverCtx, &e)
+	}
+	if len(entries) == free {
+		return d.e.now() // more may be due: look again when a slot frees
+	}
+	return next
+}
+
+// busy reports whether e, or another entry of its entity, is in flight.
+func (d *dispatcher) busy(e *state.Entry) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inflight[string(e.Key)] || d.leads[e.LeadID]
+}
+
+func (d *dispatcher) release(e *state.Entry) {
+	d.mu.Lock()
+	delete(d.inflight, string(e.Key))
+	delete(d.leads, e.LeadID)
+	d.mu.Unlock()
+	d.poke()
+}
+
+// attempt makes one delivery attempt and commits its outcome.
+func (d *dispatcher) attempt(deliverCtx context.Context, e *state.Entry) {
+	defer d.workers.Done()
+	p := d.spec.Delivery
+	log := d.log.With("lead_id", e.LeadID, "event_id", e.EventID, "delivery_id", e.ID, "attempt", e.Attempt+1)
+	var l lead.Lead
+	if err := json.Unmarshal(e.Lead, &l); err != nil {
+		d.bury(log, e, "stored lead is not valid JSON: "+err.Error(), nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(deliverCtx, p.Timeout)
+	start := time.Now()
+	err := d.spec.Sink.Deliver(ctx, sinks.Delivery{ID: e.ID, Attempt: e.Attempt + 1, Body: e.Lead, Lead: &l})
+	cancel()
+	took := time.Since(start)
+	now := d.e.now()
+	switch {
+	case err == nil:
+		d.mu.Lock()
+		d.lastOK = now
+		d.mu.Unlock()
+		log.Info("lead delivered", "took", took.Round(time.Millisecond).String())
+		d.commit(log, e, d.e.o.Store.Ack(d.spec.Name, e, d.done(log, e)))
+	case deliverCtx.Err() != nil:
+		// Shutting down: the entry stays queued as it is and is tried again
+		// after restart. No attempt is counted against it.
+		log.Info("delivery interrupted by shutdown; stays queued")
+		d.release(e)
+	case sinks.IsPermanent(err):
+		d.bury(log, e, err.Error(), err)
+	case e.Attempt+1 >= p.MaxAttempts:
+		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
+	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
+		d.bury(log, e, "gave up after max_age: "+err.Error(), err)
+	default:
+		delay := d.backoff(e.Attempt, err)
+		d.noteErr(now, err)
+		log.Warn("delivery failed; will retry", "err", err, "retry_in", delay.Round(time.Millisecond).String())
+		status, _ := httpStatus(err)
+		d.commit(log, e, d.e.o.Store.Reschedule(d.spec.Name, e, now.Add(delay), err.Error(), status, d.done(log, e)))
+	}
+}
+
+func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {
+	d.noteErr(d.e.now(), errors.New(reason))
+	status, body := httpStatus(err)
+	log.Error("delivery failed for good; moved to dead letters", "reason", reason)
+	d.commit(log, e, d.e.o.Store.Bury(d.spec.Name, e, reason, status, body, d.done(log, e)))
+}
+
+// commit handles a failed submission to the store (closed): the entry stays
+// as it is on disk and is released.
+func (d *dispatcher) commit(log *slog.Logger, e *state.Entry, err error) {
+	if err != nil {
+		log.Warn("could not record delivery outcome; entry stays queued", "err", err)
+		d.release(e)
+	}
+}
+
+func (d *dispatcher) done(log *slog.Logger, e *state.Entry) func(error) {
+	return func(err error) {
+		if err != nil {
+			log.Error("record delivery outcome", "err", err)
+		}
+		d.release(e)
+	}
+}
+
+func (d *dispatcher) noteErr(now time.Time, err error) {
+	d.mu.Lock()
+	d.lastErr, d.lastErrAt = err.Error(), now
+	d.mu.Unlock()
+}
+
+// backoff is exponential with full jitter: a uniform wait in [0, min(max,
+// initial·2^attempt)), so that retries of many leads spread out. A
+// Retry-After from the peer is honoured (never retry sooner), capped at max.
+func (d *dispatcher) backoff(attempt int, err error) time.Duration {
+	p := d.spec.Delivery
+	ceil := p.BackoffInitial
+	for i := 0; i < attempt && ceil < p.BackoffMax; i++ {
+		ceil *= 2
+	}
+	ceil = min(ceil, p.BackoffMax)
+	delay := time.Duration(rand.Int64N(int64(ceil) + 1))
+	if ra, ok := sinks.RetryDelay(err); ok {
+		delay = max(delay, min(ra, p.BackoffMax))
+	}
+	return delay
+}
+
+// httpStatus digs the peer's status and short answer out of err, if any.
+func httpStatus(err error) (int, string) {
+	var h *sinks.HTTPError
+	if errors.As(err, &h) {
+		return h.Status, h.Body
+	}
+	return 0, ""
+}

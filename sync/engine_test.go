@@ -1,0 +1,348 @@
+package sync_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/leadsync/leadsync/providers"
+	"github.com/leadsync/leadsync/providers/hemnet"
+	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/state"
+	"github.com/leadsync/leadsync/state/statetest"
+	lsync "github.com/leadsync/leadsync/sync"
+	"github.com/leadsync/leadsync/sync/lead"
+	"github.com/leadsync/leadsync/sync/lead/leadtest"
+)
+
+var hemnetKey = []byte("test-hemnet-key")
+
+// fast is a delivery policy for tests: retries within milliseconds.
+var fast = lsync.Policy{Concurrency: 4, Timeout: 2 * time.Second, BackoffInitial: 5 * time.Millisecond,
+	BackoffMax: 20 * time.Millisecond, MaxAttempts: 30, MaxAge: time.Hour}
+
+// recorder is an in-memory sink that records what it got and answers with
+// what the test scripts.
+type recorder struct {
+	mu      stdsync.Mutex
+	got     []sinks.Delivery
+	answer  func(d sinks.Delivery, n int) error // n counts calls from 1
+	calls   int
+	arrived chan sinks.Delivery
+}
+
+func newRecorder() *recorder { return &recorder{arrived: make(chan sinks.Delivery, 1000)} }
+
+func (r *recorder) Deliver(ctx context.Context, d sinks.Delivery) error {
+	r.mu.Lock()
+	r.calls++
+	n, answer := r.calls, r.answer
+	r.mu.Unlock()
+	if answer != nil {
+		if err := answer(d, n); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.got = append(r.got, d)
+	r.mu.Unlock()
+	r.arrived <- d
+	return nil
+}
+
+func (r *recorder) Close() error { return nil }
+
+func (r *recorder) wait(t *testing.T, n int) []sinks.Delivery {
+	t.Helper()
+	var out []sinks.Delivery
+	timeout := time.After(10 * time.Second)
+	for len(out) < n {
+		select {
+		case d := <-r.arrived:
+			out = append(out, d)
+		case <-timeout:
+			t.Fatalf("got %d deliveries, want %d", len(out), n)
+		}
+	}
+	return out
+}
+
+type harness struct {
+	url   string
+	store *state.Store
+	dir   string
+	stop  func()
+}
+
+// start runs an engine with a Hemnet source "hemnet" (allowing 127.0.0.1
+// unless allow says otherwise) and the given sinks.
+func start(t *testing.T, sinkSpecs []lsync.SinkSpec, mod func(*lsync.Options)) *harness {
+	t.Helper()
+	st, dir := statetest.Open(t, state.Options{})
+	src, err := hemnet.New(hemnet.Config{Name: "hemnet", Keys: [][]byte{hemnetKey}, MaxClockSkew: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := lsync.Options{Store: st, Sources: []lsync.SourceSpec{{Source: src}}, Sinks: sinkSpecs,
+		MaxBody: 64 << 10, Drain: 2 * time.Second}
+	if mod != nil {
+		mod(&o)
+	}
+	e, err := lsync.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx, ln) }()
+	var once stdsync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &harness{url: "http://" + ln.Addr().String(), store: st, dir: dir, stop: stop}
+}
+
+func post(t *testing.T, url string, body []byte, h map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+func signed(body []byte) map[string]string {
+	return map[string]string{"X-Signature": hemnet.Sign(hemnetKey, body),
+		"X-Timestamp": fmt.Sprint(time.Now().UnixMilli()), "X-Request-Id": "req-test"}
+}
+
+func TestWebhookAnswers(t *testing.T) {
+	rec := newRecorder()
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, func(o *lsync.Options) {
+		o.MaxBody = 16 << 10
+	})
+	hook := h.url + "/webhooks/hemnet"
+	body := hemnet.Sample("c-1")
+
+	code, m := post(t, hook, body, signed(body))
+	if code != 200 || m["status"] != "accepted" || !strings.HasPrefix(fmt.Sprint(m["lead_id"]), "ld_") ||
+		!strings.HasPrefix(fmt.Sprint(m["event_id"]), "ev_") {
+		t.Fatalf("new event: %d %v", code, m)
+	}
+	evID := m["event_id"]
+	code, m = post(t, hook, body, signed(body))
+	if code != 200 || m["status"] != "duplicate" || m["event_id"] != evID {
+		t.Fatalf("retry: %d %v, want duplicate of %v", code, m, evID)
+	}
+	d := rec.wait(t, 1)[0]
+	leadtest.Validate(t, d.Body)
+	if d.Lead.EventID != evID || d.ID != lead.DeliveryID(lead.Key("hemnet", "contact", "c-1"), "rec") {
+		t.Fatalf("delivery = %s for %s", d.ID, d.Lead.EventID)
+	}
+
+	bad := []byte(`{"type":"CONTACT","action":"CREATE","data":`)
+	if code, m = post(t, hook, bad, signed(bad)); code != 200 || m["status"] != "quarantined" {
+		t.Fatalf("unparseable: %d %v", code, m)
+	}
+	upd := bytes.Replace(hemnet.Sample("c-2"), []byte(`"CREATE"`), []byte(`"UPDATE"`), 1)
+	if code, m = post(t, hook, upd, signed(upd)); code != 200 || m["status"] != "quarantined" {
+		t.Fatalf("unknown action: %d %v", code, m)
+	}
+
+	cases := []struct {
+		name string
+		req  func() *http.Request
+		want int
+	}{
+		{"bad signature", func() *http.Request {
+			b := hemnet.Sample("c-3")
+			r, _ := http.NewRequest("POST", hook, bytes.NewReader(b))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("X-Signature", hemnet.Sign([]byte("wrong"), b))
+			r.Header.Set("X-Timestamp", fmt.Sprint(time.Now().UnixMilli()))
+			return r
+		}, 401},
+		{"no signature", func() *http.Request {
+			r, _ := http.NewRequest("POST", hook, bytes.NewReader(hemnet.Sample("c-3")))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, 401},
+		{"clock skew", func() *http.Request {
+			b := hemnet.Sample("c-3")
+			r, _ := hemnet.SignedRequest(hook, hemnetKey, b, time.Now().Add(-time.Hour))
+			return r
+		}, 401},
+		{"unknown source", func() *http.Request {
+			r, _ := hemnet.SignedRequest(h.url+"/webhooks/nope", hemnetKey, hemnet.Sample(""), time.Now())
+			return r
+		}, 404},
+		{"GET", func() *http.Request { r, _ := http.NewRequest("GET", hook, nil); return r }, 405},
+		{"too large", func() *http.Request {
+			b := bytes.Repeat([]byte("x"), 17<<10)
+			r, _ := hemnet.SignedRequest(hook, hemnetKey, b, time.Now())
+			return r
+		}, 413},
+		{"too large, chunked", func() *http.Request {
+			b := bytes.Repeat([]byte("x"), 17<<10)
+			r, _ := hemnet.SignedRequest(hook, hemnetKey, b, time.Now())
+			r.Body = io.NopCloser(bytes.NewReader(b)) // hides the length: chunked
+			r.ContentLength = -1
+			return r
+		}, 413},
+		{"not JSON", func() *http.Request {
+			r, _ := hemnet.SignedRequest(hook, hemnetKey, hemnet.Sample(""), time.Now())
+			r.Header.Set("Content-Type", "text/plain")
+			return r
+		}, 415},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if code, m := do(t, c.req()); code != c.want {
+				t.Fatalf("answer %d %v, want %d", code, m, c.want)
+			}
+		})
+	}
+	src, _ := h.store.Sources()
+	if len(src) != 1 || src[0].Counts["accepted"] != 1 || src[0].Counts["quarantined"] != 2 {
+		t.Fatalf("source stats = %+v", src)
+	}
+}
+
+func TestIPAllowlistAndTrustedProxies(t *testing.T) {
+	al, err := providers.ParseAllowlist([]string{"hemnet-production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, nil, func(o *lsync.Options) {
+		o.Sources[0].Allow = al.Allows
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	hook := h.url + "/webhooks/hemnet"
+	body := hemnet.Sample("")
+	if code, _ := post(t, hook, body, signed(body)); code != 403 {
+		t.Fatalf("from loopback: %d, want 403", code)
+	}
+	hdr := signed(body)
+	hdr["X-Forwarded-For"] = "52.48.66.139"
+	if code, m := post(t, hook, body, hdr); code != 200 {
+		t.Fatalf("from Hemnet through a trusted proxy: %d %v", code, m)
+	}
+	hdr["X-Forwarded-For"] = "52.48.66.139, 10.1.2.3"
+	if code, _ := post(t, hook, body, hdr); code != 403 {
+		t.Fatalf("spoofed X-Forwarded-For behind an untrusted hop: %d, want 403", code)
+	}
+}
+
+func TestStoreUnavailableAnswers503(t *testing.T) {
+	h := start(t, nil, nil)
+	h.store.Close() // the daemon's store failing under it
+	body := hemnet.Sample("")
+	if code, _ := post(t, h.url+"/webhooks/hemnet", body, signed(body)); code != 503 {
+		t.Fatalf("answer %d, want 503", code)
+	}
+}
+
+func TestSinkOutageThenRecoveryAndPermanentFailure(t *testing.T) {
+	rec := newRecorder()
+	var down stdsync.Mutex
+	outage := true
+	rec.answer = func(d sinks.Delivery, n int) error {
+		if d.Lead.Source.EntityID == "poison" {
+			return sinks.Permanent(&sinks.HTTPError{Status: 400, Body: `{"error":"rejected"}`})
+		}
+		down.Lock()
+		defer down.Unlock()
+		if outage {
+			return fmt.Errorf("503 Service Unavailable")
+		}
+		return nil
+	}
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, nil)
+	const n = 20
+	for i := range n {
+		b := hemnet.Sample(fmt.Sprint("c-", i))
+		if code, m := post(t, h.url+"/webhooks/hemnet", b, signed(b)); code != 200 {
+			t.Fatalf("post %d: %d %v", i, code, m)
+		}
+	}
+	poison := hemnet.Sample("poison")
+	post(t, h.url+"/webhooks/hemnet", poison, signed(poison))
+	time.Sleep(100 * time.Millisecond) // let a few retries fail
+	down.Lock()
+	outage = false
+	down.Unlock()
+	got := rec.wait(t, n)
+	seen := map[string]bool{}
+	for _, d := range got {
+		seen[d.Lead.Source.EntityID] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct leads arrived, want %d", len(seen), n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		dl, _ := h.store.DeadLetters("rec")
+		if len(dl) == 1 && dl[0].Status == 400 && strings.Contains(dl[0].Response, "rejected") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters = %+v, want the poison lead with its 400", dl)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestMatchRoutesBySourceAndAction(t *testing.T) {
+	yes, no := newRecorder(), newRecorder()
+	h := start(t, []lsync.SinkSpec{
+		{Name: "yes", Sink: yes, Delivery: fast, Match: lsync.Match{Sources: []string{"hemnet"}, Actions: []string{"created"}}},
+		{Name: "no", Sink: no, Delivery: fast, Match: lsync.Match{Actions: []string{"deleted"}}},
+	}, nil)
+	b := hemnet.Sample("")
+	post(t, h.url+"/webhooks/hemnet", b, signed(b))
+	yes.wait(t, 1)
+	sk, _ := h.store.Sinks()
+	for _, s := range sk {
+		if s.Name == "no" && s.Pending != 0 {
+			t.Fatalf("sink no has %d pending, want none", s.Pending)
+		}
+	}
+	select {
+	case d := <-no.arrived:
+		t.Fatalf("sink no got %s", d.ID)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
