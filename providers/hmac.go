@@ -1,0 +1,90 @@
+package providers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// HMAC-SHA256 helpers shared by the providers whose webhooks are signed with
+// a shared key (Hemnet, Rechat, generic). They live here so that the one
+// subtle part, comparing in constant time, is written and tested once.
+
+// ErrNoMatch is returned by MatchHMACSHA256Hex for well-formed signatures
+// that match no configured key: a wrong or rotated-away key, or a body
+// altered in transit.
+var ErrNoMatch = errors.New("signature matches no configured key")
+
+// maxReasons bounds how many malformed signatures an error lists, because a
+// sender controls how many there are and the error ends up in a log line.
+const maxReasons = 3
+
+// SignHMACSHA256Hex returns the lowercase hex HMAC-SHA256 of msg under key:
+// what a sender puts in its signature header.
+func SignHMACSHA256Hex(key, msg []byte) string {
+	return hex.EncodeToString(hmacSHA256(key, msg))
+}
+
+func hmacSHA256(key, msg []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
+}
+
+// MatchHMACSHA256 reports whether any of sigs is HMAC-SHA256(k, msg) for any
+// k in keys. Each MAC is computed once per key and compared with hmac.Equal,
+// and every pair is compared even after a match, so that timing reveals
+// neither the MAC nor which key or signature matched. sigs are raw bytes;
+// decode them from the header's encoding first (see MatchHMACSHA256Hex).
+func MatchHMACSHA256(keys [][]byte, msg []byte, sigs [][]byte) bool {
+	ok := false
+	for _, k := range keys {
+		mac := hmacSHA256(k, msg)
+		for _, s := range sigs {
+			ok = hmac.Equal(mac, s) || ok // hmac.Equal first: never short-circuited
+		}
+	}
+	return ok
+}
+
+// MatchHMACSHA256Hex is MatchHMACSHA256 for hex-encoded signatures (either
+// case), as Hemnet and Rechat send them. It returns nil when one matches.
+// Otherwise its one-line error says why, naming signatures by position and
+// never echoing them: malformed ones (not hex, not 32 bytes) are reported
+// first, since they point at a sender bug rather than a wrong key; when all
+// are well-formed it is ErrNoMatch. A malformed entry does not stop a
+// well-formed one from matching, so that a sender mid-rotation still passes.
+func MatchHMACSHA256Hex(keys [][]byte, msg []byte, sigsHex []string) error {
+	if len(sigsHex) == 0 {
+		return errors.New("no signature")
+	}
+	var (
+		sigs    [][]byte
+		reasons []string
+	)
+	for i, h := range sigsHex {
+		s, err := hex.DecodeString(h)
+		switch {
+		case err != nil:
+			reasons = append(reasons, fmt.Sprintf("signature %d of %d is not hex", i+1, len(sigsHex)))
+		case len(s) != sha256.Size:
+			reasons = append(reasons, fmt.Sprintf("signature %d of %d is %d bytes, want %d (HMAC-SHA256)",
+				i+1, len(sigsHex), len(s), sha256.Size))
+		default:
+			sigs = append(sigs, s)
+		}
+	}
+	if MatchHMACSHA256(keys, msg, sigs) {
+		return nil
+	}
+	if n := len(reasons); n > maxReasons {
+		reasons = append(reasons[:maxReasons], fmt.Sprintf("%d more malformed", n-maxReasons))
+	}
+	if len(reasons) > 0 {
+		return errors.New(strings.Join(reasons, "; "))
+	}
+	return ErrNoMatch
+}
