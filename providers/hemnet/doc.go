@@ -16,10 +16,9 @@
 //
 // # Mapping
 //
-// Every attribute of Hemnet's Contact object is mapped (see Parse), except
-// recipientType (BROKER or BROKER_AGENCY), for which the lead has no slot
-// yet: the broker object is present exactly when it is BROKER, so the
-// assignment's agent already tells the two apart.
+// Every attribute of Hemnet's Contact object is mapped (see Parse);
+// recipientType (BROKER or BROKER_AGENCY) goes verbatim to
+// assignment.recipient_type.
 //
 // The lead's intent is derived as follows, because Hemnet has no intent
 // field of its own:

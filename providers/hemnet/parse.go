@@ -231,7 +231,7 @@ func intent(reason, source *string) string {
 // object with nothing in it is null, like an absent one: an agent with no
 // id, name or email cannot be assigned anything.
 func mapAssignment(c *contact) lead.Assignment {
-	var as lead.Assignment
+	as := lead.Assignment{RecipientType: str(c.RecipientType)}
 	if b := c.Broker; b != nil {
 		ag := &lead.Agent{ID: b.ID.ptr(), Name: str(b.FullName), Email: str(b.Email)}
 		if ag.ID != nil || ag.Name != nil || ag.Email != nil {

@@ -40,7 +40,7 @@ const (
 
 // Lead is the normalized lead, as documented in SPEC.md. Absent values are
 // null (nil pointers) or empty arrays, never invented. It marshals to the
-// schema in testdata/lead.schema.json.
+// schema in sync/lead/lead.schema.json.
 type Lead struct {
 	Schema     string     `json:"schema"`
 	ID         string     `json:"id"`
@@ -114,6 +114,9 @@ type Assignment struct {
 	Agency        *Agency  `json:"agency"`
 	OfficeIDs     []string `json:"office_ids"`
 	NegotiatorIDs []string `json:"negotiator_ids"`
+	// RecipientType is whom the provider addressed the lead to, verbatim
+	// (Hemnet: BROKER or BROKER_AGENCY); null when it does not say.
+	RecipientType *string `json:"recipient_type"`
 }
 
 // Agent is the assigned broker/negotiator.

@@ -117,7 +117,7 @@ func TestInvalidLeadsFail(t *testing.T) {
 		"wrong via enum":           func(m map[string]any) { obj(m, "source")["via"] = "email" },
 		"wrong schema const":       func(m map[string]any) { m["schema"] = "leadsync.lead/v2" },
 		"extra top-level key":      func(m map[string]any) { m["recipient_type"] = "BROKER" },
-		"extra nested key":         func(m map[string]any) { obj(m, "assignment")["recipient_type"] = "BROKER" },
+		"extra nested key":         func(m map[string]any) { obj(m, "assignment")["team"] = "north" },
 		"id without prefix":        func(m map[string]any) { m["id"] = "0123456789abcdefghjkmnpqrs" },
 		"event id with lead pfx":   func(m map[string]any) { m["event_id"] = "ld_0123456789abcdefghjkmnpqrs" },
 		"time not a date":          func(m map[string]any) { m["occurred_at"] = "yesterday" },
