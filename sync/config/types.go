@@ -21,6 +21,10 @@ type Config struct {
 	Path string `yaml:"-"`
 	// Demo is true for the embedded demo config.
 	Demo bool `yaml:"-"`
+
+	// worldReadable is set by Load when any user may read the file, which
+	// matters only if it holds inline secrets (see Warnings).
+	worldReadable bool
 }
 
 // Log configures logging.

@@ -1,0 +1,80 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+)
+
+// maxSocketPath is the longest path a Unix socket can bind to on Linux
+// (sun_path is 108 bytes including the terminating NUL).
+const maxSocketPath = 107
+
+// Warnings lists what is allowed but probably not meant, for the daemon and
+// `leadsync check` to print. A config with warnings still loads. Running the
+// demo is not among them: Config.Demo says so, and the caller announces it.
+func (c *Config) Warnings() []string {
+	var w []string
+	if len(c.Sinks) == 0 {
+		w = append(w, "no sinks configured: leads are stored but delivered nowhere")
+	}
+	for _, s := range c.Sources {
+		if len(c.Sinks) > 0 && !slices.ContainsFunc(c.Sinks, func(k Sink) bool { return k.Match.matchesSource(s.Name) }) {
+			w = append(w, fmt.Sprintf("source %s: no sink matches it, so its leads are stored but delivered nowhere", s.Name))
+		}
+	}
+	if c.Log.Redact != nil && !*c.Log.Redact && c.Log.Level != "debug" {
+		w = append(w, "log.redact: false takes effect only at log.level debug")
+	}
+	if len(c.AdminSocket) > maxSocketPath {
+		w = append(w, fmt.Sprintf("admin_socket: %s is longer than %d bytes, too long for a Unix socket; the admin socket will not start",
+			c.AdminSocket, maxSocketPath))
+	}
+	if c.worldReadable && c.hasInlineSecret() {
+		w = append(w, fmt.Sprintf("%s holds inline secrets and is readable by every user: chmod o-r it, or use {credential: NAME}", c.Path))
+	}
+	return w
+}
+
+// matchesSource reports whether some lead of source can match.
+func (m *Match) matchesSource(source string) bool {
+	return m == nil || len(m.Sources) == 0 || slices.Contains(m.Sources, source)
+}
+
+// hasInlineSecret reports whether any Secret in c was written in the file.
+func (c *Config) hasInlineSecret() bool {
+	found := false
+	eachSecret(reflect.ValueOf(c).Elem(), func(s Secret) {
+		found = found || s.Source() == "inline"
+	})
+	return found
+}
+
+// eachSecret calls fn for every Secret reachable from v through exported
+// fields, slices, maps and pointers.
+func eachSecret(v reflect.Value, fn func(Secret)) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			eachSecret(v.Elem(), fn)
+		}
+	case reflect.Struct:
+		if v.Type() == secretType {
+			fn(v.Interface().(Secret))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				eachSecret(v.Field(i), fn)
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			eachSecret(v.Index(i), fn)
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			eachSecret(it.Value(), fn)
+		}
+	}
+}
