@@ -1,0 +1,196 @@
+// Package webhook is the "webhook" sink: it POSTs the lead JSON to a URL,
+// signed as Standard Webhooks 1.0 specifies (https://www.standardwebhooks.com),
+// so that any Standard Webhooks library verifies it.
+//
+// Every request carries webhook-id (the delivery id, the same on every
+// attempt, for the receiver to de-duplicate), webhook-timestamp (Unix seconds
+// of this attempt) and webhook-signature ("v1,<base64 HMAC-SHA256>" of
+// "id.timestamp.body"). A short blip (connection refused, a 5xx, a 429 asking
+// for at most a second) is retried in process, at most twice and re-signed
+// each time; anything longer goes back to the dispatcher, which owns backoff
+// and survives restarts.
+//
+// Sign and Verify are exported for receivers: tests, `leadsync send-test`,
+// and users who want to check what leadsync sends.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/leadsync/leadsync/sinks"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout      = 15 * time.Second
+	DefaultMaxRetryWait = time.Hour
+)
+
+// Config configures a webhook sink. Secret and Headers hold credentials:
+// Config's String and LogValue leave them out.
+type Config struct {
+	// Name is the sink's name in the config file, used in logs.
+	Name string
+	// URL receives the POSTs; an absolute http or https URL. Redirects are
+	// not followed (the answer is a permanent failure): a redirected POST
+	// loses its body or its signature.
+	URL string
+	// Secret is the signing secret, "whsec_" followed by base64.
+	Secret string
+	// Headers are sent with every request (Authorization, say). They may
+	// replace user-agent but not content-type, host, content-length or the
+	// webhook-* headers, which signing depends on.
+	Headers map[string]string
+	// Timeout bounds one Deliver call, in-process retries included; default
+	// DefaultTimeout. A sooner deadline of Deliver's ctx wins.
+	Timeout time.Duration
+	// MaxRetryWait caps the wait a peer asks for with Retry-After; default
+	// DefaultMaxRetryWait.
+	MaxRetryWait time.Duration
+	// Logger receives debug lines per attempt (never headers or bodies);
+	// default slog.Default().
+	Logger *slog.Logger
+	// Client, if set, sends the requests (tests, custom TLS). Unless it has
+	// its own CheckRedirect, a copy of it that does not follow redirects is
+	// used.
+	Client *http.Client
+}
+
+// String names the sink and its peer without credentials.
+func (c Config) String() string {
+	return fmt.Sprintf("webhook %q to %s", c.Name, sinks.RedactURL(c.URL))
+}
+
+// LogValue implements slog.LogValuer without credentials.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("sink", c.Name), slog.String("url", sinks.RedactURL(c.URL)))
+}
+
+// Sink is a webhook sink. It is safe for concurrent use.
+type Sink struct {
+	url       string
+	key       []byte
+	header    http.Header // sent with every request; webhook-* are added per attempt
+	redact    []string    // credentials to scrub from a peer's answer
+	timeout   time.Duration
+	maxWait   time.Duration
+	log       *slog.Logger
+	client    *http.Client
+	ownClient bool
+	now       func() time.Time // the clock webhook-timestamp is read from
+}
+
+var _ sinks.Sink = (*Sink)(nil)
+
+// New checks c and returns a sink. Errors name the key at fault and never
+// quote a credential.
+func New(c Config) (*Sink, error) {
+	key, err := decodeSecret(c.Secret)
+	if err != nil {
+		return nil, errors.New("secret: must be whsec_ followed by base64")
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("url: must be an absolute http or https URL")
+	}
+	header, err := buildHeader(c.Headers)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{
+		url:     c.URL,
+		key:     key,
+		header:  header,
+		redact:  credentials(c.Secret, c.Headers),
+		timeout: orDefault(c.Timeout, DefaultTimeout),
+		maxWait: orDefault(c.MaxRetryWait, DefaultMaxRetryWait),
+		log:     c.Logger,
+		now:     time.Now,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("sink", c.Name)
+	s.client, s.ownClient = httpClient(c.Client)
+	return s, nil
+}
+
+// orDefault returns v, or def when v is not positive.
+func orDefault(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// httpClient returns the client to send with and whether the sink owns it.
+func httpClient(given *http.Client) (*http.Client, bool) {
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if given != nil {
+		c := *given
+		if c.CheckRedirect == nil {
+			c.CheckRedirect = noRedirect
+		}
+		return &c, false
+	}
+	return &http.Client{
+		// A transport of our own, so Close can drop its idle connections.
+		// It keeps the default's proxy-from-environment.
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		CheckRedirect: noRedirect,
+	}, true
+}
+
+// Deliver POSTs d.Body, signed, and classifies the final answer with
+// sinks.ClassifyHTTP: nil on 2xx, Permanent on 3xx and 4xx other than 408
+// and 429, RetryAfter when the peer set Retry-After, else a retryable error.
+// It returns within Config.Timeout and honours ctx; cancellation comes back
+// as context.Canceled. A repeat of d carries the same webhook-id.
+func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
+	if d.ID == "" {
+		return sinks.Permanent(errors.New("delivery has no id"))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, d.Body)
+	if err != nil {
+		return sinks.Permanent(fmt.Errorf("build request: %w", sinks.ClassifyErr(err)))
+	}
+	req.Header = s.header.Clone()
+	req.Header.Set(HeaderID, d.ID)
+	resp, err := s.retrier(d).Do(req)
+	if err != nil {
+		if resp != nil {
+			drainClose(resp.Body)
+		}
+		return sinks.ClassifyErr(err)
+	}
+	defer drainClose(resp.Body)
+	return s.scrub(sinks.ClassifyHTTP(resp, s.maxWait))
+}
+
+// drainClose reads a little of body so the connection can be reused, and
+// closes it.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}
+
+// Close drops idle connections. The sink must not be used afterwards.
+func (s *Sink) Close() error {
+	if s.ownClient {
+		s.client.CloseIdleConnections()
+	}
+	return nil
+}
