@@ -198,7 +198,14 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	case <-time.After(time.Until(deadline)):
 		e.log.Warn("deliveries still in flight at the drain deadline: cancelling them; they stay queued")
 		cancelDeliveries()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			// A sink that ignores its context must not hold the daemon
+			// forever: its outcome will fail to commit and the entry stays
+			// queued for the next start.
+			e.log.Error("a sink ignored cancellation; stopping without it")
+		}
 	}
 	cancelDeliveries()
 	return err

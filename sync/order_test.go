@@ -45,11 +45,18 @@ func TestOneEntityInOrderNewestReplacesPendingOlderIsStale(t *testing.T) {
 		}
 		return nil
 	}
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // a failed test must not hold the sink forever
+		}
+	}()
 	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, func(o *lsync.Options) {
 		o.Sources = append(o.Sources, lsync.SourceSpec{Source: versioned{}})
 	})
 	hook := h.url + "/webhooks/crm"
-	post(t, hook, []byte(`{"id":"A","v":1}`), nil)
+	post(t, hook, []byte(`{"id":"A","v":10}`), nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		rec.mu.Lock()
@@ -63,15 +70,15 @@ func TestOneEntityInOrderNewestReplacesPendingOlderIsStale(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	post(t, hook, []byte(`{"id":"A","v":2}`), nil)
-	post(t, hook, []byte(`{"id":"A","v":3}`), nil)
-	if code, m := post(t, hook, []byte(`{"id":"A","v":0}`), nil); code != 200 || m["status"] != "ignored" {
+	post(t, hook, []byte(`{"id":"A","v":20}`), nil)
+	post(t, hook, []byte(`{"id":"A","v":30}`), nil)
+	if code, m := post(t, hook, []byte(`{"id":"A","v":5}`), nil); code != 200 || m["status"] != "ignored" {
 		t.Fatalf("older version: %d %v, want ignored (stale)", code, m)
 	}
 	time.Sleep(50 * time.Millisecond) // v3 must wait for v1 even though it is due
 	close(release)
 	got := rec.wait(t, 2)
-	if got[0].Lead.Source.EventType != "v1" || got[1].Lead.Source.EventType != "v3" {
+	if got[0].Lead.Source.EventType != "v10" || got[1].Lead.Source.EventType != "v30" {
 		t.Fatalf("delivered %s then %s, want v1 then v3 (v2 replaced while pending)",
 			got[0].Lead.Source.EventType, got[1].Lead.Source.EventType)
 	}

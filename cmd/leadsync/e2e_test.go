@@ -295,7 +295,7 @@ func TestKillNineUnderLoad(t *testing.T) {
 		}
 		close(work)
 	}()
-	for _, at := range []int64{total / 3, 2 * total / 3} {
+	for _, at := range []int64{total / 4, total / 2, 3 * total / 4} {
 		for sent.Load() < at {
 			time.Sleep(time.Millisecond)
 		}
@@ -319,30 +319,26 @@ func TestKillNineUnderLoad(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d.stop()
-
 	// The file sink holds every acknowledged lead too, each line whole JSON.
-	f, err := os.Open(filepath.Join(dir, "leads.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	inFile := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	lines := 0
-	for sc.Scan() {
-		lines++
-		var l struct {
-			Source struct {
-				EntityID string `json:"entity_id"`
-			} `json:"source"`
+	var inFile map[string]int
+	var lines int
+	for {
+		inFile, lines = readLeadFile(t, filepath.Join(dir, "leads.jsonl"))
+		missing := 0
+		for id := range want {
+			if inFile[id] == 0 {
+				missing++
+			}
 		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("line %d of leads.jsonl is not whole JSON: %v", lines, err)
+		if missing == 0 {
+			break
 		}
-		inFile[l.Source.EntityID]++
+		if time.Now().After(deadline) {
+			t.Fatalf("%d acknowledged events never reached the file sink\n%s", missing, tail(d.logs.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	d.stop()
 	for id := range want {
 		if inFile[id] == 0 {
 			t.Errorf("event %s acknowledged but not in the file sink", id)
@@ -362,6 +358,34 @@ func TestKillNineUnderLoad(t *testing.T) {
 	t.Logf("%d webhooks (%d unique), %d SIGKILLs: all %d acknowledged events delivered; "+
 		"webhook sink got %d twice (same webhook-id), file sink has %d lines for %d leads",
 		total, unique, kills, len(want), twice, lines, len(inFile))
+}
+
+// readLeadFile counts the leads of a JSONL file by contact id; every line
+// must be whole JSON.
+func readLeadFile(t *testing.T, path string) (map[string]int, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inFile := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	lines := 0
+	for sc.Scan() {
+		lines++
+		var l struct {
+			Source struct {
+				EntityID string `json:"entity_id"`
+			} `json:"source"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %d of %s is not whole JSON: %v", lines, path, err)
+		}
+		inFile[l.Source.EntityID]++
+	}
+	return inFile, lines
 }
 
 func tail(s string) string {
