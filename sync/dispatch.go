@@ -131,6 +131,10 @@ func (d *dispatcher) attempt(deliverCtx context.Context, e *state.Entry) {
 		d.bury(log, e, "stored lead is not valid JSON: "+err.Error(), nil)
 		return
 	}
+	log = log.With("source", l.Source.Name)
+	if l.Source.RequestID != nil {
+		log = log.With("request_id", *l.Source.RequestID)
+	}
 	ctx, cancel := context.WithTimeout(deliverCtx, p.Timeout)
 	start := time.Now()
 	err := d.spec.Sink.Deliver(ctx, sinks.Delivery{ID: e.ID, Attempt: e.Attempt + 1, Body: e.Lead, Lead: &l})
