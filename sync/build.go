@@ -106,7 +106,7 @@ func Build(cfg *config.Config, log *slog.Logger) (*Built, error) {
 			errs = append(errs, fmt.Errorf("sinks[%d] %q: %w", i, sc.Name, err))
 			continue
 		}
-		b.Sinks = append(b.Sinks, SinkSpec{Name: sc.Name, Sink: s, Match: matchOf(sc.Match), Delivery: policyOf(sc.Effective)})
+		b.Sinks = append(b.Sinks, SinkSpec{Name: sc.Name, Type: sc.Type, Sink: s, Match: matchOf(sc.Match), Delivery: policyOf(sc.Effective)})
 	}
 	tp, err := providers.ParsePrefixes(cfg.TrustedProxies)
 	if err != nil {
@@ -130,6 +130,12 @@ func buildSource(sc config.Source, log *slog.Logger) (SourceSpec, error) {
 		return SourceSpec{}, err
 	}
 	spec := SourceSpec{Source: src}
+	if sc.Reconcile != nil && sc.Reconcile.Schedule != "" {
+		if _, ok := src.(providers.Poller); !ok {
+			return SourceSpec{}, fmt.Errorf("reconcile: provider %q cannot be polled", sc.Provider)
+		}
+		spec.Reconcile, spec.Overlap = sc.Reconcile.Schedule, sc.Reconcile.Overlap.D()
+	}
 	if len(sc.AllowIPs) > 0 {
 		al, err := providers.ParseAllowlist(sc.AllowIPs)
 		if err != nil {

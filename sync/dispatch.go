@@ -21,12 +21,14 @@ import (
 // entry released. An entity with an attempt in flight is held back, so one
 // entity on one sink is delivered in order, one attempt at a time.
 type dispatcher struct {
-	e    *Engine
-	spec *SinkSpec
-	log  *slog.Logger
-	wake chan struct{}
+	e        *Engine
+	name     string
+	log      *slog.Logger
+	wake     chan struct{}
+	stopLoop context.CancelFunc // set by Engine.startLoop
 
 	mu        stdsync.Mutex
+	cur       *liveSink       // the sink instance new attempts use
 	inflight  map[string]bool // outbox keys
 	leads     map[string]bool // lead ids with an attempt in flight
 	workers   stdsync.WaitGroup
@@ -35,12 +37,59 @@ type dispatcher struct {
 	lastErrAt time.Time
 }
 
-func newDispatcher(e *Engine, s *SinkSpec) *dispatcher {
-	if s.Delivery.Concurrency <= 0 {
-		s.Delivery.Concurrency = 1
+// liveSink is one built instance of a sink. A reload replaces it; attempts
+// already started finish on the instance they started with, which is closed
+// once they are done.
+type liveSink struct {
+	spec     SinkSpec
+	attempts stdsync.WaitGroup
+}
+
+func newDispatcher(e *Engine, s SinkSpec) *dispatcher {
+	return &dispatcher{e: e, name: s.Name, log: e.log.With("sink", s.Name), wake: make(chan struct{}, 1),
+		cur: &liveSink{spec: s}, inflight: map[string]bool{}, leads: map[string]bool{}}
+}
+
+// swap makes s the instance for new attempts and closes the old one once its
+// attempts end.
+func (d *dispatcher) swap(s SinkSpec) {
+	d.mu.Lock()
+	old := d.cur
+	d.cur = &liveSink{spec: s}
+	d.mu.Unlock()
+	d.e.closers.Add(1)
+	go func() {
+		defer d.e.closers.Done()
+		old.attempts.Wait()
+		if err := old.spec.Sink.Close(); err != nil {
+			d.log.Warn("close replaced sink", "err", err)
+		}
+	}()
+	d.poke()
+}
+
+// retire stops a removed sink: no new attempts; the sink is closed once the
+// attempts in flight end. Its queue stays in the store.
+func (d *dispatcher) retire() {
+	if d.stopLoop != nil {
+		d.stopLoop()
 	}
-	return &dispatcher{e: e, spec: s, log: e.log.With("sink", s.Name), wake: make(chan struct{}, 1),
-		inflight: map[string]bool{}, leads: map[string]bool{}}
+	d.e.closers.Add(1)
+	go func() {
+		defer d.e.closers.Done()
+		d.workers.Wait()
+		d.closeSink()
+	}()
+}
+
+// closeSink closes the current instance; only once no attempt runs.
+func (d *dispatcher) closeSink() {
+	d.mu.Lock()
+	cur := d.cur
+	d.mu.Unlock()
+	if err := cur.spec.Sink.Close(); err != nil {
+		d.log.Warn("close sink", "err", err)
+	}
 }
 
 // poke wakes the loop: new work was committed or a slot was freed.
@@ -77,12 +126,12 @@ func (d *dispatcher) run(ctx, deliverCtx context.Context) {
 // returns when the next entry falls due.
 func (d *dispatcher) fill(deliverCtx context.Context) time.Time {
 	d.mu.Lock()
-	free := d.spec.Delivery.Concurrency - len(d.inflight)
+	free := d.cur.spec.Delivery.Concurrency - len(d.inflight)
 	d.mu.Unlock()
 	if free <= 0 {
 		return time.Time{}
 	}
-	entries, next, err := d.e.o.Store.Due(d.spec.Name, d.e.now(), free, d.busy)
+	entries, next, err := d.e.o.Store.Due(d.name, d.e.now(), free, d.busy)
 	if err != nil {
 		d.log.Error("read outbox", "err", err)
 		return d.e.now().Add(time.Second)
@@ -96,9 +145,11 @@ func (d *dispatcher) fill(deliverCtx context.Context) time.Time {
 		}
 		d.inflight[string(e.Key)] = true
 		d.leads[e.LeadID] = true
+		ls := d.cur
+		ls.attempts.Add(1)
 		d.mu.Unlock()
 		d.workers.Add(1)
-		go d.attempt(deliverCtx, &e)
+		go d.attempt(deliverCtx, ls, &e)
 	}
 	if len(entries) == free {
 		return d.e.now() // more may be due: look again when a slot frees
@@ -122,9 +173,10 @@ func (d *dispatcher) release(e *state.Entry) {
 }
 
 // attempt makes one delivery attempt and commits its outcome.
-func (d *dispatcher) attempt(deliverCtx context.Context, e *state.Entry) {
+func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.Entry) {
 	defer d.workers.Done()
-	p := d.spec.Delivery
+	defer ls.attempts.Done()
+	p := ls.spec.Delivery
 	log := d.log.With("lead_id", e.LeadID, "event_id", e.EventID, "delivery_id", e.ID, "attempt", e.Attempt+1)
 	var l lead.Lead
 	if err := json.Unmarshal(e.Lead, &l); err != nil {
@@ -137,20 +189,25 @@ func (d *dispatcher) attempt(deliverCtx context.Context, e *state.Entry) {
 	}
 	ctx, cancel := context.WithTimeout(deliverCtx, p.Timeout)
 	start := time.Now()
-	err := d.spec.Sink.Deliver(ctx, sinks.Delivery{ID: e.ID, Attempt: e.Attempt + 1, Body: e.Lead, Lead: &l})
+	err := ls.spec.Sink.Deliver(ctx, sinks.Delivery{ID: e.ID, Attempt: e.Attempt + 1, Body: e.Lead, Lead: &l})
 	cancel()
 	took := time.Since(start)
 	now := d.e.now()
+	m := d.e.metrics
+	m.deliverySecs.WithLabelValues(d.name).Observe(took.Seconds())
 	switch {
 	case err == nil:
+		m.deliveries.WithLabelValues(d.name, "delivered").Inc()
+		m.endToEnd.WithLabelValues(d.name).Observe(now.Sub(l.ReceivedAt.Time).Seconds())
 		d.mu.Lock()
 		d.lastOK = now
 		d.mu.Unlock()
 		log.Info("lead delivered", "took", took.Round(time.Millisecond).String())
-		d.commit(log, e, d.e.o.Store.Ack(d.spec.Name, e, d.done(log, e)))
+		d.commit(log, e, d.e.o.Store.Ack(d.name, e, d.done(log, e)))
 	case deliverCtx.Err() != nil:
 		// Shutting down: the entry stays queued as it is and is tried again
 		// after restart. No attempt is counted against it.
+		m.deliveries.WithLabelValues(d.name, "interrupted").Inc()
 		log.Info("delivery interrupted by shutdown; stays queued")
 		d.release(e)
 	case sinks.IsPermanent(err):
@@ -160,19 +217,22 @@ func (d *dispatcher) attempt(deliverCtx context.Context, e *state.Entry) {
 	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
 		d.bury(log, e, "gave up after max_age: "+err.Error(), err)
 	default:
-		delay := d.backoff(e.Attempt, err)
+		m.deliveries.WithLabelValues(d.name, "retry").Inc()
+		delay := backoff(p, e.Attempt, err)
 		d.noteErr(now, err)
 		log.Warn("delivery failed; will retry", "err", err, "retry_in", delay.Round(time.Millisecond).String())
 		status, _ := httpStatus(err)
-		d.commit(log, e, d.e.o.Store.Reschedule(d.spec.Name, e, now.Add(delay), err.Error(), status, d.done(log, e)))
+		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), status, d.done(log, e)))
 	}
 }
 
 func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {
 	d.noteErr(d.e.now(), errors.New(reason))
 	status, body := httpStatus(err)
+	d.e.metrics.deliveries.WithLabelValues(d.name, "dead").Inc()
+	d.e.metrics.dead.WithLabelValues(d.name).Inc()
 	log.Error("delivery failed for good; moved to dead letters", "reason", reason)
-	d.commit(log, e, d.e.o.Store.Bury(d.spec.Name, e, reason, status, body, d.done(log, e)))
+	d.commit(log, e, d.e.o.Store.Bury(d.name, e, reason, status, body, d.done(log, e)))
 }
 
 // commit handles a failed submission to the store (closed): the entry stays
@@ -202,8 +262,7 @@ func (d *dispatcher) noteErr(now time.Time, err error) {
 // backoff is exponential with full jitter: a uniform wait in [0, min(max,
 // initial·2^attempt)), so that retries of many leads spread out. A
 // Retry-After from the peer is honoured (never retry sooner), capped at max.
-func (d *dispatcher) backoff(attempt int, err error) time.Duration {
-	p := d.spec.Delivery
+func backoff(p Policy, attempt int, err error) time.Duration {
 	ceil := p.BackoffInitial
 	for i := 0; i < attempt && ceil < p.BackoffMax; i++ {
 		ceil *= 2

@@ -1,15 +1,15 @@
 // Package sync is the leadsync engine: webhook intake, the dispatch of the
-// outbox to sinks, and (later) reconciliation, all around one state.Store.
+// outbox to sinks, reload, and reconciliation, all around one state.Store.
 //
-// The name shadows the standard library's sync. Inside this directory
-// `sync.` means the standard library (imported as stdsync where both are
-// needed); everywhere else import this package as
+// The name shadows the standard library's sync. Inside this directory the
+// standard library is imported as stdsync; everywhere else import this
+// package as
 //
 //	lsync "github.com/leadsync/leadsync/sync"
 //
 // The engine never touches signals or flags: cmd/leadsync turns those into a
-// context and an Options, so tests drive the engine exactly as the daemon
-// does.
+// context, an Options and Reload calls, so tests drive the engine exactly as
+// the daemon does.
 package sync
 
 import (
@@ -35,11 +35,17 @@ type SourceSpec struct {
 	// Allow reports whether a client address may post to this source; nil
 	// allows every address.
 	Allow func(netip.Addr) bool
+	// Reconcile is the source's cron schedule for polling ("" = never); the
+	// source must implement providers.Poller.
+	Reconcile string
+	// Overlap is how far before the stored cursor each poll starts.
+	Overlap time.Duration
 }
 
 // SinkSpec is one sink, built and ready, with its routing and delivery policy.
 type SinkSpec struct {
 	Name     string
+	Type     string
 	Sink     sinks.Sink
 	Match    Match
 	Delivery Policy
@@ -63,6 +69,7 @@ type Options struct {
 	MaxBody        int64          // bytes; larger bodies get 413
 	TrustedProxies []netip.Prefix // X-Forwarded-For is believed only from these
 	Logger         *slog.Logger
+	Metrics        *Metrics // nil: a private registry of its own
 	// Drain bounds how long shutdown waits for deliveries in flight.
 	Drain time.Duration
 	// Now is the clock; nil means time.Now.
@@ -71,6 +78,17 @@ type Options struct {
 	OnReady func()
 	// OnStopping is called when shutdown begins.
 	OnStopping func()
+	// Version is reported by status.
+	Version string
+}
+
+// wiring is what a reload replaces, swapped atomically: a request sees
+// either the old wiring or the new, never a mix.
+type wiring struct {
+	sources map[string]*SourceSpec
+	sinks   []SinkSpec // routing order
+	maxBody int64
+	trusted []netip.Prefix
 }
 
 // Engine receives webhooks and delivers leads. Create it with New and run it
@@ -79,10 +97,20 @@ type Engine struct {
 	o        Options
 	log      *slog.Logger
 	now      func() time.Time
-	sources  map[string]*SourceSpec
-	disp     map[string]*dispatcher
+	metrics  *Metrics
+	wiring   atomic.Pointer[wiring]
 	draining atomic.Bool
 	counters counters
+	started  time.Time
+
+	mu         stdsync.Mutex // guards disp and the run state below
+	disp       map[string]*dispatcher
+	running    bool
+	dctx       context.Context // dispatch loops
+	deliverCtx context.Context // delivery attempts; cancelled at the drain deadline
+	loops      stdsync.WaitGroup
+	closers    stdsync.WaitGroup // sinks replaced by a reload, closing once idle
+	recon      *reconciler
 }
 
 // New checks o and builds an engine. Nothing runs until Run.
@@ -96,36 +124,54 @@ func New(o Options) (*Engine, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = 1 << 20
-	}
 	if o.Drain <= 0 {
 		o.Drain = 10 * time.Second
 	}
-	e := &Engine{o: o, log: o.Logger, now: o.Now, sources: map[string]*SourceSpec{}, disp: map[string]*dispatcher{}}
-	for i := range o.Sources {
-		s := &o.Sources[i]
-		if _, dup := e.sources[s.Source.Name()]; dup {
-			return nil, fmt.Errorf("engine: source %q twice", s.Source.Name())
-		}
-		e.sources[s.Source.Name()] = s
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
 	}
-	names := make([]string, 0, len(o.Sinks))
-	for i := range o.Sinks {
-		s := &o.Sinks[i]
-		if _, dup := e.disp[s.Name]; dup {
-			return nil, fmt.Errorf("engine: sink %q twice", s.Name)
-		}
-		e.disp[s.Name] = newDispatcher(e, s)
-		names = append(names, s.Name)
+	e := &Engine{o: o, log: o.Logger, now: o.Now, metrics: o.Metrics, disp: map[string]*dispatcher{}}
+	w, err := e.newWiring(o.Sources, o.Sinks, o.MaxBody, o.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
-	if err := o.Store.EnsureSinks(names); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+	for i := range w.sinks {
+		e.disp[w.sinks[i].Name] = newDispatcher(e, w.sinks[i])
 	}
+	e.wiring.Store(w)
+	e.recon = newReconciler(e)
+	o.Metrics.watchOutbox(o.Store)
 	return e, nil
 }
 
-// Handler serves the webhook endpoints and health checks.
+func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, trusted []netip.Prefix) (*wiring, error) {
+	if maxBody <= 0 {
+		maxBody = 1 << 20
+	}
+	w := &wiring{sources: map[string]*SourceSpec{}, sinks: snks, maxBody: maxBody, trusted: trusted}
+	for i := range srcs {
+		s := &srcs[i]
+		if _, dup := w.sources[s.Source.Name()]; dup {
+			return nil, fmt.Errorf("engine: source %q twice", s.Source.Name())
+		}
+		w.sources[s.Source.Name()] = s
+	}
+	names := map[string]bool{}
+	list := make([]string, 0, len(snks))
+	for _, s := range snks {
+		if names[s.Name] {
+			return nil, fmt.Errorf("engine: sink %q twice", s.Name)
+		}
+		names[s.Name] = true
+		list = append(list, s.Name)
+	}
+	if err := e.o.Store.EnsureSinks(list); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return w, nil
+}
+
+// Handler serves the webhook endpoints, health checks and metrics.
 func (e *Engine) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhooks/{source}", e.serveWebhook)
@@ -133,6 +179,7 @@ func (e *Engine) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", e.serveReady)
+	mux.Handle("GET /metrics", e.metrics.Handler())
 	return mux
 }
 
@@ -147,8 +194,8 @@ func (e *Engine) serveReady(w http.ResponseWriter, _ *http.Request) {
 // Run serves ln and dispatches the outbox until ctx is done, then drains:
 // readyz and new webhooks answer 503, requests in flight finish their commits
 // and get their answers, deliveries in flight get up to Options.Drain to
-// finish (then are cancelled and stay queued), and Run returns. The caller
-// closes the store afterwards.
+// finish (then are cancelled and stay queued), sinks are closed, and Run
+// returns. The caller closes the store afterwards.
 func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           e.Handler(),
@@ -161,23 +208,27 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	}
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	deliverCtx, cancelDeliveries := context.WithCancel(context.Background())
-	var wg stdsync.WaitGroup
+	defer cancelDeliveries()
+	e.mu.Lock()
+	e.dctx, e.deliverCtx, e.running, e.started = dctx, deliverCtx, true, e.now()
 	for _, d := range e.disp {
-		wg.Add(1)
-		go func() { defer wg.Done(); d.run(dctx, deliverCtx) }()
+		e.startLoop(d)
 	}
+	e.mu.Unlock()
+	e.recon.start(e.wiring.Load())
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if e.o.OnReady != nil {
 		e.o.OnReady()
 	}
-
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-serveErr:
 		err = fmt.Errorf("serve: %w", err)
 	}
+
 	e.draining.Store(true)
 	if e.o.OnStopping != nil {
 		e.o.OnStopping()
@@ -190,25 +241,102 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 		srv.Close()
 	}
 	cancel()
+	e.recon.stop()
+	e.mu.Lock()
+	e.running = false
+	e.mu.Unlock()
 	stopDispatch()
+	e.waitLoops(deadline, cancelDeliveries)
+	e.mu.Lock()
+	for _, d := range e.disp {
+		d.closeSink()
+	}
+	e.mu.Unlock()
+	e.closers.Wait()
+	return err
+}
+
+// waitLoops waits for every dispatch loop and its attempts; at the deadline
+// it cancels the attempts still in flight (they stay queued).
+func (e *Engine) waitLoops(deadline time.Time, cancelDeliveries func()) {
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { e.loops.Wait(); close(done) }()
 	select {
 	case <-done:
+		return
 	case <-time.After(time.Until(deadline)):
-		e.log.Warn("deliveries still in flight at the drain deadline: cancelling them; they stay queued")
-		cancelDeliveries()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			// A sink that ignores its context must not hold the daemon
-			// forever: its outcome will fail to commit and the entry stays
-			// queued for the next start.
-			e.log.Error("a sink ignored cancellation; stopping without it")
+	}
+	e.log.Warn("deliveries still in flight at the drain deadline: cancelling them; they stay queued")
+	cancelDeliveries()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		// A sink that ignores its context must not hold the daemon forever:
+		// its outcome will fail to commit and the entry stays queued.
+		e.log.Error("a sink ignored cancellation; stopping without it")
+	}
+}
+
+// startLoop runs d's dispatch loop under the engine; e.mu must be held.
+func (e *Engine) startLoop(d *dispatcher) {
+	ctx, cancel := context.WithCancel(e.dctx)
+	d.stopLoop = cancel
+	e.loops.Add(1)
+	go func() {
+		defer e.loops.Done()
+		d.run(ctx, e.deliverCtx)
+	}()
+}
+
+// dispatcher returns the dispatcher of sink name, or nil.
+func (e *Engine) dispatcher(name string) *dispatcher {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.disp[name]
+}
+
+// Reload swaps in newly built sources and sinks: requests from now on see the
+// new wiring; a sink that stays (by name) keeps its queue and in-flight
+// bookkeeping, and its attempts in flight finish on the old instance, which
+// is closed once idle; a removed sink stops dispatching and is closed after
+// its attempts end, its pending entries staying in the store (status reports
+// them) until it comes back or they are dropped. On error nothing changes
+// and the caller keeps ownership of b.
+func (e *Engine) Reload(b *Built, maxBody int64) error {
+	w, err := e.newWiring(b.Sources, b.Sinks, maxBody, b.TrustedProxies)
+	if err != nil {
+		e.metrics.reloads.WithLabelValues("failure").Inc()
+		return err
+	}
+	e.mu.Lock()
+	keep := map[string]bool{}
+	for _, s := range w.sinks {
+		keep[s.Name] = true
+		if d := e.disp[s.Name]; d != nil {
+			d.swap(s)
+			continue
+		}
+		d := newDispatcher(e, s)
+		e.disp[s.Name] = d
+		if e.running {
+			e.startLoop(d)
 		}
 	}
-	cancelDeliveries()
-	return err
+	for name, d := range e.disp {
+		if !keep[name] {
+			delete(e.disp, name)
+			d.retire()
+		}
+	}
+	e.wiring.Store(w)
+	e.mu.Unlock()
+	e.recon.start(w)
+	e.metrics.reloads.WithLabelValues("success").Inc()
+	e.metrics.reloadTime.SetToCurrentTime()
+	for _, d := range e.disp {
+		d.poke()
+	}
+	return nil
 }
 
 // counters are in-memory tallies that the store does not keep (rejections
@@ -226,3 +354,17 @@ func (c *counters) reject(source string) {
 	c.rejected[source]++
 	c.mu.Unlock()
 }
+
+func (c *counters) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.rejected))
+	for k, v := range c.rejected {
+		out[k] = v
+	}
+	return out
+}
+
+// NoteReloadFailure counts a reload refused before it reached the engine
+// (a config with errors).
+func (e *Engine) NoteReloadFailure() { e.metrics.reloads.WithLabelValues("failure").Inc() }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ type recorder struct {
 	answer  func(d sinks.Delivery, n int) error // n counts calls from 1
 	calls   int
 	arrived chan sinks.Delivery
+	closed  atomic.Bool
 }
 
 func newRecorder() *recorder { return &recorder{arrived: make(chan sinks.Delivery, 1000)} }
@@ -59,7 +61,7 @@ func (r *recorder) Deliver(ctx context.Context, d sinks.Delivery) error {
 	return nil
 }
 
-func (r *recorder) Close() error { return nil }
+func (r *recorder) Close() error { r.closed.Store(true); return nil }
 
 func (r *recorder) wait(t *testing.T, n int) []sinks.Delivery {
 	t.Helper()
@@ -77,6 +79,7 @@ func (r *recorder) wait(t *testing.T, n int) []sinks.Delivery {
 }
 
 type harness struct {
+	eng   *lsync.Engine
 	url   string
 	store *state.Store
 	dir   string
@@ -118,7 +121,7 @@ func start(t *testing.T, sinkSpecs []lsync.SinkSpec, mod func(*lsync.Options)) *
 		})
 	}
 	t.Cleanup(stop)
-	return &harness{url: "http://" + ln.Addr().String(), store: st, dir: dir, stop: stop}
+	return &harness{eng: e, url: "http://" + ln.Addr().String(), store: st, dir: dir, stop: stop}
 }
 
 func post(t *testing.T, url string, body []byte, h map[string]string) (int, map[string]any) {

@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadsync/leadsync/providers"
 	"github.com/leadsync/leadsync/state"
@@ -31,16 +33,30 @@ type answer struct {
 // of cost: nothing is parsed before the signature is verified on the raw
 // bytes, and nothing is answered 2xx before it is durable.
 func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	name := r.PathValue("source")
-	src := e.sources[name]
+	wr := e.wiring.Load()
+	src := wr.sources[name]
 	if src == nil {
 		writeJSON(w, http.StatusNotFound, answer{Status: "error", Reason: "unknown source"})
 		return
 	}
+	code, ans := e.intake(w, r, wr, src)
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, code, ans)
+	e.metrics.webhooks.WithLabelValues(name, strconv.Itoa(code)).Inc()
+	if code == http.StatusOK {
+		e.metrics.intake.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src *SourceSpec) (int, answer) {
+	name := src.Source.Name()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, answer{Status: "error", Reason: "use POST"})
-		return
+		return http.StatusMethodNotAllowed, answer{Status: "error", Reason: "use POST"}
 	}
 	reqID := r.Header.Get("X-Request-Id")
 	if reqID == "" {
@@ -48,83 +64,73 @@ func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	log := e.log.With("source", name, "request_id", reqID)
 	if e.draining.Load() {
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, answer{Status: "error", Reason: "shutting down"})
-		return
+		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "shutting down"}
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
 		e.counters.reject(name)
 		log.Warn("webhook rejected", "answer", 415, "reason", "content type is not JSON")
-		writeJSON(w, http.StatusUnsupportedMediaType, answer{Status: "error", Reason: "content type must be application/json"})
-		return
+		return http.StatusUnsupportedMediaType, answer{Status: "error", Reason: "content type must be application/json"}
 	}
-	if r.ContentLength > e.o.MaxBody {
-		e.tooLarge(w, log, name)
-		return
+	if r.ContentLength > wr.maxBody {
+		return e.tooLarge(log, name, wr.maxBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.o.MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wr.maxBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		e.tooLarge(w, log, name)
-		return
+		return e.tooLarge(log, name, wr.maxBody)
 	case err != nil:
 		log.Warn("webhook body unreadable", "err", err)
-		writeJSON(w, http.StatusBadRequest, answer{Status: "error", Reason: "body could not be read"})
-		return
+		return http.StatusBadRequest, answer{Status: "error", Reason: "body could not be read"}
 	}
 
-	ip := providers.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), e.o.TrustedProxies)
+	ip := providers.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), wr.trusted)
 	if src.Allow != nil && !src.Allow(ip) {
 		e.counters.reject(name)
 		log.Warn("webhook rejected", "answer", 403, "reason", "source address not allowed", "remote_ip", ip.String())
-		writeJSON(w, http.StatusForbidden, answer{Status: "error", Reason: "address not allowed"})
-		return
+		return http.StatusForbidden, answer{Status: "error", Reason: "address not allowed"}
 	}
 	req := &providers.Request{Source: name, Body: body, Header: r.Header, RemoteIP: ip,
 		ReceivedAt: e.now().UTC(), RequestID: reqID}
 	if err := src.Source.Verify(r.Context(), req); err != nil {
-		e.verifyFailed(w, log, name, err)
-		return
+		return e.verifyFailed(log, name, err)
 	}
-	in := e.incoming(src.Source, req, log)
+	in := incoming(src.Source, req, wr, lead.ViaWebhook)
 	res, err := e.o.Store.Commit(in)
 	if err != nil {
 		log.Error("commit failed; answering 503 so the provider retries", "err", err)
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"})
-		return
+		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	}
-	e.committed(res, log)
-	writeJSON(w, http.StatusOK, summarize(res))
+	e.committed(name, res, log)
+	return http.StatusOK, summarize(res)
 }
 
-func (e *Engine) tooLarge(w http.ResponseWriter, log *slog.Logger, name string) {
+func (e *Engine) tooLarge(log *slog.Logger, name string, max int64) (int, answer) {
 	e.counters.reject(name)
-	log.Warn("webhook rejected", "answer", 413, "reason", "body larger than max_body", "max_body", e.o.MaxBody)
-	writeJSON(w, http.StatusRequestEntityTooLarge, answer{Status: "error", Reason: "body too large"})
+	log.Warn("webhook rejected", "answer", 413, "reason", "body larger than max_body", "max_body", max)
+	return http.StatusRequestEntityTooLarge, answer{Status: "error", Reason: "body too large"}
 }
 
-func (e *Engine) verifyFailed(w http.ResponseWriter, log *slog.Logger, name string, err error) {
+func (e *Engine) verifyFailed(log *slog.Logger, name string, err error) (int, answer) {
 	switch {
 	case errors.Is(err, providers.ErrUnavailable):
 		log.Error("verification unavailable; answering 503 so the provider retries", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"})
+		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	case errors.Is(err, providers.ErrForbidden):
 		e.counters.reject(name)
 		log.Warn("webhook rejected", "answer", 403, "reason", err.Error())
-		writeJSON(w, http.StatusForbidden, answer{Status: "error", Reason: "forbidden"})
+		return http.StatusForbidden, answer{Status: "error", Reason: "forbidden"}
 	default:
 		e.counters.reject(name)
 		log.Warn("webhook rejected", "answer", 401, "reason", err.Error())
-		writeJSON(w, http.StatusUnauthorized, answer{Status: "error", Reason: "invalid signature"})
+		return http.StatusUnauthorized, answer{Status: "error", Reason: "invalid signature"}
 	}
 }
 
 // incoming parses a verified request into what the store commits. A body the
 // provider cannot map is quarantined whole, keyed by its hash, so that a
 // retry of it is a duplicate and a replay after a mapping fix can find it.
-func (e *Engine) incoming(src providers.Source, req *providers.Request, log *slog.Logger) *state.Incoming {
+func incoming(src providers.Source, req *providers.Request, wr *wiring, via string) *state.Incoming {
 	in := &state.Incoming{Raw: state.RawRequest{
 		Source: req.Source, RequestID: req.RequestID, RemoteIP: req.RemoteIP.String(),
 		Header: keptHeaders(req.Header), Body: req.Body, Received: req.ReceivedAt.UnixNano(),
@@ -135,26 +141,36 @@ func (e *Engine) incoming(src providers.Source, req *providers.Request, log *slo
 		events = []lead.Event{{Key: lead.Key(req.Source, "raw", hex.EncodeToString(sum[:])),
 			Status: lead.StatusQuarantined, Reason: err.Error()}}
 	}
-	for i := range events {
-		ev := events[i]
-		it := state.Item{Event: ev, Via: lead.ViaWebhook}
-		if ev.Status == lead.StatusAccepted && ev.Lead != nil {
-			body, err := ev.Lead.Marshal()
-			if err != nil { // cannot happen for a Lead; keep the event rather than drop it
-				it.Event.Status, it.Event.Reason = lead.StatusQuarantined, fmt.Sprintf("encode lead: %v", err)
-			}
-			it.LeadJSON = body
-			it.Sinks = e.route(ev.Lead)
-		}
-		in.Items = append(in.Items, it)
+	for _, ev := range events {
+		in.Items = append(in.Items, itemOf(ev, wr, via))
 	}
 	return in
 }
 
+// itemOf marshals an accepted event's lead and routes it.
+func itemOf(ev lead.Event, wr *wiring, via string) state.Item {
+	it := state.Item{Event: ev, Via: via}
+	if ev.Status != lead.StatusAccepted || ev.Lead == nil {
+		return it
+	}
+	if via != lead.ViaWebhook {
+		ev.Lead.Source.Via = via
+	}
+	body, err := ev.Lead.Marshal()
+	if err != nil { // cannot happen for a Lead; keep the event rather than drop it
+		it.Event.Status, it.Event.Reason = lead.StatusQuarantined, fmt.Sprintf("encode lead: %v", err)
+		return it
+	}
+	it.LeadJSON = body
+	it.Sinks = route(wr, ev.Lead)
+	return it
+}
+
 // committed logs what became of each event and wakes the dispatchers of the
 // sinks that got work.
-func (e *Engine) committed(res []state.Result, log *slog.Logger) {
+func (e *Engine) committed(source string, res []state.Result, log *slog.Logger) {
 	for _, r := range res {
+		e.metrics.events.WithLabelValues(source, r.Status).Inc()
 		l := log.With("event_id", r.EventID)
 		if r.LeadID != "" {
 			l = l.With("lead_id", r.LeadID)
@@ -163,7 +179,9 @@ func (e *Engine) committed(res []state.Result, log *slog.Logger) {
 		case lead.StatusAccepted:
 			l.Info("lead accepted", "sinks", len(r.Sinks))
 			for _, s := range r.Sinks {
-				e.disp[s].poke()
+				if d := e.dispatcher(s); d != nil {
+					d.poke()
+				}
 			}
 		case lead.StatusDuplicate:
 			l.Debug("duplicate event")

@@ -21,11 +21,11 @@ func (m Match) Matches(l *lead.Lead) bool {
 func in(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
 
 // route returns the sinks whose match selects l, in configuration order.
-func (e *Engine) route(l *lead.Lead) []string {
+func route(wr *wiring, l *lead.Lead) []string {
 	var out []string
-	for i := range e.o.Sinks {
-		if e.o.Sinks[i].Match.Matches(l) {
-			out = append(out, e.o.Sinks[i].Name)
+	for i := range wr.sinks {
+		if wr.sinks[i].Match.Matches(l) {
+			out = append(out, wr.sinks[i].Name)
 		}
 	}
 	return out

@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/leadsync/leadsync/state"
@@ -16,19 +18,27 @@ import (
 	"github.com/leadsync/leadsync/sync/config"
 	"github.com/leadsync/leadsync/sync/logging"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 func newServe(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Run the daemon (the embedded demo config when there is no config file)",
-		Long: `Run the daemon: serve POST /webhooks/<source>, /healthz and /readyz on "listen",
-commit every accepted event to <state_dir>/leadsync.db before answering 200, and
-deliver leads to the sinks.
+		Long: `Run the daemon: serve POST /webhooks/<source>, /healthz, /readyz and /metrics on
+"listen", commit every accepted event to <state_dir>/leadsync.db before answering 200,
+deliver leads to the sinks, and answer operator commands on the admin socket.
 
-SIGTERM or SIGINT drains: /readyz and new webhooks answer 503, requests in flight
-are answered, deliveries in flight get "drain" (default 10s) to finish, then the
-store is closed. Anything not delivered stays queued for the next start.`,
+Signals:
+  SIGHUP   reload the config: build every new source and sink, swap them in, close the
+           old ones. A config with errors changes nothing (each error is logged).
+           listen, state_dir and admin_socket need a restart.
+  SIGTERM  drain and stop: /readyz and new webhooks answer 503, requests in flight are
+  SIGINT   answered, deliveries in flight get "drain" (default 10s) to finish, then the
+           store is closed. Anything not delivered stays queued for the next start.
+
+Under systemd (Type=notify) it reports READY=1, RELOADING=1, STOPPING=1, STATUS= and
+WATCHDOG=1 when WatchdogSec is set.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
@@ -38,20 +48,20 @@ store is closed. Anything not delivered stays queued for the next start.`,
 	}
 }
 
-func newLogger(cfg *config.Config) *slog.Logger {
+func newLogger(cfg *config.Config) (*slog.Logger, *slog.LevelVar) {
 	tty, journal := logging.Detect(os.Stderr)
-	redact := cfg.Log.Redact == nil || *cfg.Log.Redact
-	log, _ := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Redact: redact,
+	return logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Redact: *cfg.Log.Redact,
 		Out: os.Stderr, IsTTY: tty, Journal: journal})
-	return log
 }
+
+func notify(state string) { daemon.SdNotify(false, state) }
 
 func serve(ctx context.Context, g *globals) error {
 	cfg, err := loadConfig(g)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg)
+	log, level := newLogger(cfg)
 	if cfg.Demo {
 		log.Warn("NO CONFIG FILE: running the embedded DEMO config with fixed, public dev secrets; "+
 			"do not expose it. Write /etc/leadsync/leadsync.yaml or pass --config for real use",
@@ -60,7 +70,9 @@ func serve(ctx context.Context, g *globals) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	st, err := state.Open(cfg.StateDir, state.Options{Logger: log})
+	metrics := lsync.NewMetrics()
+	start := time.Now()
+	st, err := state.Open(cfg.StateDir, state.Options{Logger: log, OnCommit: metrics.ObserveCommit})
 	if err != nil {
 		return err
 	}
@@ -73,31 +85,137 @@ func serve(ctx context.Context, g *globals) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	defer built.Close()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		built.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
 	eng, err := lsync.New(lsync.Options{
 		Store: st, Sources: built.Sources, Sinks: built.Sinks, MaxBody: int64(cfg.MaxBody),
-		TrustedProxies: built.TrustedProxies, Logger: log, Drain: cfg.Drain.D(),
+		TrustedProxies: built.TrustedProxies, Logger: log, Metrics: metrics, Drain: cfg.Drain.D(), Version: version,
 		OnReady: func() {
-			log.Info("leadsync ready", "listen", ln.Addr().String(), "state", st.Path(),
-				"sources", len(built.Sources), "sinks", len(built.Sinks), "version", version)
-			daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving on "+ln.Addr().String())
+			log.Info("leadsync ready", "listen", ln.Addr().String(), "state", st.Path(), "admin_socket", cfg.AdminSocket,
+				"sources", len(built.Sources), "sinks", len(built.Sinks), "version", version,
+				"startup", time.Since(start).Round(time.Millisecond).String())
+			notify(daemon.SdNotifyReady + "\nSTATUS=serving on " + ln.Addr().String())
 		},
-		OnStopping: func() {
-			daemon.SdNotify(false, daemon.SdNotifyStopping+"\nSTATUS=draining")
-		},
+		OnStopping: func() { notify(daemon.SdNotifyStopping + "\nSTATUS=draining") },
 	})
 	if err != nil {
 		ln.Close()
+		built.Close()
 		return err
 	}
+	actx, stopAdmin := context.WithCancel(context.Background())
+	defer stopAdmin()
+	go func() {
+		if err := lsync.ServeAdmin(actx, cfg.AdminSocket, &lsync.Local{Store: st, Engine: eng}); err != nil {
+			log.Error("admin socket unavailable; status/dlq commands will not reach the daemon", "err", err)
+		}
+	}()
+	go watchdog(ctx)
+	go reloadOnHUP(ctx, cfg, eng, log, level)
+
 	err = eng.Run(ctx, ln)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reloadOnHUP reloads the config on every SIGHUP until ctx is done.
+func reloadOnHUP(ctx context.Context, cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog.LevelVar) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d\nSTATUS=reloading", monotonicUsec()))
+		if next, ok := reload(cur, eng, log, level); ok {
+			cur = next
+		}
+		notify(daemon.SdNotifyReady + "\nSTATUS=serving")
+	}
+}
+
+// reload loads, builds and swaps in the config at cur.Path; on any error it
+// logs every problem and changes nothing.
+func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog.LevelVar) (*config.Config, bool) {
+	if cur.Demo {
+		log.Warn("reload: running the demo config; there is no file to reload")
+		return nil, false
+	}
+	start := time.Now()
+	next, err := config.Load(cur.Path)
+	if err != nil {
+		var errs *config.Errors
+		if errors.As(err, &errs) {
+			for _, e := range *errs {
+				log.Error("reload refused: config error; the running config stays", "error", e.Error())
+			}
+		} else {
+			log.Error("reload refused; the running config stays", "err", err)
+		}
+		eng.NoteReloadFailure()
+		return nil, false
+	}
+	if keys := cur.NeedsRestart(next); len(keys) > 0 {
+		log.Error("reload refused: these keys need a restart (systemctl restart leadsync); the running config stays",
+			"keys", strings.Join(keys, ", "))
+		eng.NoteReloadFailure()
+		return nil, false
+	}
+	built, err := lsync.Build(next, log)
+	if err == nil {
+		err = eng.Reload(built, int64(next.MaxBody))
+		if err != nil {
+			built.Close()
+		}
+	}
+	if err != nil {
+		log.Error("reload refused; the running config stays", "err", err)
+		eng.NoteReloadFailure()
+		return nil, false
+	}
+	if lv, err := logging.ParseLevel(next.Log.Level); err == nil {
+		level.Set(lv)
+	}
+	for _, w := range next.Warnings() {
+		log.Warn(w)
+	}
+	log.Info("config reloaded", "sources", len(built.Sources), "sinks", len(built.Sinks),
+		"took", time.Since(start).Round(time.Millisecond).String())
+	return next, true
+}
+
+// watchdog pings systemd's watchdog at half its interval, when enabled.
+func watchdog(ctx context.Context) {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || every <= 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			notify(daemon.SdNotifyWatchdog)
+		}
+	}
+}
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds, as RELOADING=1 wants.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Sec*1_000_000 + ts.Nsec/1000
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newDLQ(g *globals) *cobra.Command {
+	dlq := &cobra.Command{
+		Use:   "dlq",
+		Short: "Dead letters: deliveries a sink refused for good or that ran out of attempts",
+		Long: `Dead letters are deliveries that a sink refused for good (a 4xx other than 408/429)
+or that ran out of max_attempts / max_age. Each keeps the lead, why it gave up, the
+attempts made and the sink's last status and (short) answer. Fix the cause, then
+retry them; or drop them.`,
+	}
+	var sink string
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List dead letters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, _, closeFn, err := adminFor(g, false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			dl, err := a.DeadLetters(cmd.Context(), sink)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(g.out).Encode(dl)
+			}
+			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSINK\tLEAD\tATTEMPTS\tSTATUS\tDEAD SINCE\tREASON")
+			for _, d := range dl {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.Sink, d.LeadID, d.Attempt, d.Status,
+					time.Unix(0, d.DeadAt).Local().Format("2006-01-02 15:04:05"), truncate(d.Reason, 70))
+			}
+			tw.Flush()
+			if len(dl) == 0 {
+				fmt.Fprintln(g.errw, "no dead letters")
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&sink, "sink", "", "only this sink")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one dead letter: the lead, why, attempts, the sink's last answer",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, _, closeFn, err := adminFor(g, false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			dl, err := a.DeadLetters(cmd.Context(), "")
+			if err != nil {
+				return err
+			}
+			for _, d := range dl {
+				if d.ID == args[0] {
+					enc := json.NewEncoder(g.out)
+					enc.SetIndent("", "  ")
+					return enc.Encode(d)
+				}
+			}
+			return fmt.Errorf("no dead letter %q (see leadsync dlq list)", args[0])
+		},
+	}
+
+	var all bool
+	var retrySink string
+	retry := &cobra.Command{
+		Use:   "retry ID... | --all [--sink S]",
+		Short: "Move dead letters back into their outboxes, due now, attempts reset",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("name dead letter ids, or --all (optionally with --sink)")
+			}
+			if len(args) > 0 && all {
+				return errors.New("give ids or --all, not both")
+			}
+			a, _, closeFn, err := adminFor(g, true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			n, err := a.RetryDead(cmd.Context(), retrySink, args)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "%d dead letters queued again\n", n)
+			if len(args) > 0 && n < len(args) {
+				fmt.Fprintf(g.errw, "%d of the ids were not found, or their lead has a newer delivery pending\n", len(args)-n)
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	retry.Flags().BoolVar(&all, "all", false, "every dead letter (of --sink, if given)")
+	retry.Flags().StringVar(&retrySink, "sink", "", "only this sink")
+	dlq.AddCommand(list, show, retry)
+	return dlq
+}

@@ -1,0 +1,224 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/leadsync/leadsync/state"
+)
+
+// Admin is what the operator commands (status, dlq, replay, reconcile,
+// erase) do. Local runs them in this process — inside the daemon behind the
+// admin socket, or in the CLI against the store of a stopped daemon — and
+// Client runs them over the admin socket of a running daemon. The CLI holds
+// an Admin and does not care which.
+type Admin interface {
+	Status(ctx context.Context) (*Status, error)
+	DeadLetters(ctx context.Context, sink string) ([]state.DeadLetter, error)
+	RetryDead(ctx context.Context, sink string, ids []string) (int, error)
+}
+
+// Local is the Admin of this process. Engine is nil for a stopped daemon.
+type Local struct {
+	Store  *state.Store
+	Engine *Engine
+}
+
+var _ Admin = (*Local)(nil)
+
+// Status implements Admin.
+func (l *Local) Status(context.Context) (*Status, error) {
+	if l.Engine != nil {
+		return l.Engine.Status()
+	}
+	return StoreStatus(l.Store, time.Now())
+}
+
+// DeadLetters implements Admin.
+func (l *Local) DeadLetters(_ context.Context, sink string) ([]state.DeadLetter, error) {
+	return l.Store.DeadLetters(sink)
+}
+
+// RetryDead implements Admin: the letters go back to their outboxes, due now.
+func (l *Local) RetryDead(_ context.Context, sink string, ids []string) (int, error) {
+	n, err := l.Store.RetryDead(sink, ids)
+	if err == nil && l.Engine != nil {
+		l.Engine.pokeAll()
+	}
+	return n, err
+}
+
+func (e *Engine) pokeAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, d := range e.disp {
+		d.poke()
+	}
+}
+
+// AdminHandler serves Admin over HTTP, for the admin socket.
+func AdminHandler(a Admin) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		reply(w)(a.Status(r.Context()))
+	})
+	mux.HandleFunc("GET /v1/dlq", func(w http.ResponseWriter, r *http.Request) {
+		reply(w)(a.DeadLetters(r.Context(), r.URL.Query().Get("sink")))
+	})
+	mux.HandleFunc("POST /v1/dlq/retry", func(w http.ResponseWriter, r *http.Request) {
+		var req idsRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		n, err := a.RetryDead(r.Context(), req.Sink, req.IDs)
+		reply(w)(countReply{N: n}, err)
+	})
+	return mux
+}
+
+type idsRequest struct {
+	Sink string   `json:"sink,omitempty"`
+	IDs  []string `json:"ids,omitempty"`
+}
+
+type countReply struct {
+	N int `json:"n"`
+}
+
+type errorReply struct {
+	Error string `json:"error"`
+}
+
+func reply(w http.ResponseWriter) func(v any, err error) {
+	return func(v any, err error) {
+		if err != nil {
+			code := http.StatusInternalServerError
+			if errors.Is(err, errBadRequest) {
+				code = http.StatusBadRequest
+			}
+			writeJSON(w, code, errorReply{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+var errBadRequest = errors.New("bad request")
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorReply{Error: "decode request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// ServeAdmin serves a on a Unix socket at path (mode 0660) until ctx is
+// done. A stale socket file left by a crash is replaced; a live one (another
+// daemon answering) is an error.
+func ServeAdmin(ctx context.Context, path string, a Admin) error {
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return fmt.Errorf("admin socket %s: another daemon is listening on it", path)
+	}
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	srv := &http.Server{Handler: AdminHandler(a), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+		os.Remove(path)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	return nil
+}
+
+// Client is the Admin of a running daemon, reached over its admin socket.
+type Client struct {
+	hc *http.Client
+}
+
+var _ Admin = (*Client)(nil)
+
+// Dial returns a Client for the socket at path if a daemon answers there,
+// and ok false otherwise (no daemon running: use Local on the store).
+func Dial(path string) (*Client, bool) {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, false
+	}
+	c.Close()
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}
+	return &Client{hc: &http.Client{Transport: tr, Timeout: 5 * time.Minute}}, true
+}
+
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://leadsync"+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e errorReply
+		json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("daemon: %s", e.Error)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Status implements Admin.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var s Status
+	return &s, c.call(ctx, http.MethodGet, "/v1/status", nil, &s)
+}
+
+// DeadLetters implements Admin.
+func (c *Client) DeadLetters(ctx context.Context, sink string) ([]state.DeadLetter, error) {
+	var out []state.DeadLetter
+	q := ""
+	if sink != "" {
+		q = "?sink=" + sink
+	}
+	return out, c.call(ctx, http.MethodGet, "/v1/dlq"+q, nil, &out)
+}
+
+// RetryDead implements Admin.
+func (c *Client) RetryDead(ctx context.Context, sink string, ids []string) (int, error) {
+	var r countReply
+	err := c.call(ctx, http.MethodPost, "/v1/dlq/retry", idsRequest{Sink: sink, IDs: ids}, &r)
+	return r.N, err
+}

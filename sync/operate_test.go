@@ -1,0 +1,154 @@
+package sync_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadsync/leadsync/providers/hemnet"
+	"github.com/leadsync/leadsync/sinks"
+	lsync "github.com/leadsync/leadsync/sync"
+)
+
+func TestReloadSwapsSinksAndKeepsRemovedQueues(t *testing.T) {
+	a1, b := newRecorder(), newRecorder()
+	h := start(t, []lsync.SinkSpec{{Name: "a", Sink: a1, Delivery: fast}}, nil)
+	hook := h.url + "/webhooks/hemnet"
+	body := hemnet.Sample("r-1")
+	post(t, hook, body, signed(body))
+	a1.wait(t, 1)
+
+	a2 := newRecorder()
+	src, _ := hemnet.New(hemnet.Config{Name: "hemnet", Keys: [][]byte{hemnetKey}})
+	err := h.eng.Reload(&lsync.Built{
+		Sources: []lsync.SourceSpec{{Source: src}},
+		Sinks:   []lsync.SinkSpec{{Name: "a", Sink: a2, Delivery: fast}, {Name: "b", Sink: b, Delivery: fast}},
+	}, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = hemnet.Sample("r-2")
+	post(t, hook, body, signed(body))
+	a2.wait(t, 1)
+	b.wait(t, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for !a1.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the replaced instance of sink a was never closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// Remove b while it is down: its queue stays, and status says so.
+	b.answer = func(sinks.Delivery, int) error { return context.DeadlineExceeded }
+	err = h.eng.Reload(&lsync.Built{Sources: []lsync.SourceSpec{{Source: src}},
+		Sinks: []lsync.SinkSpec{{Name: "a", Sink: newRecorder(), Delivery: fast}}}, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !b.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("removed sink b was never closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st, err := h.eng.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Sinks {
+		if s.Name == "b" && s.Configured {
+			t.Fatalf("status says removed sink b is configured: %+v", s)
+		}
+	}
+	// A bad reload (duplicate sink names) changes nothing.
+	if err := h.eng.Reload(&lsync.Built{Sources: []lsync.SourceSpec{{Source: src}},
+		Sinks: []lsync.SinkSpec{{Name: "x", Sink: newRecorder()}, {Name: "x", Sink: newRecorder()}}}, 0); err == nil {
+		t.Fatal("reload with a duplicate sink was accepted")
+	}
+}
+
+func TestMetricsAfterTrafficCarryNoPersonalData(t *testing.T) {
+	rec := newRecorder()
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, nil)
+	body := hemnet.Sample("m-1")
+	post(t, h.url+"/webhooks/hemnet", body, signed(body))
+	post(t, h.url+"/webhooks/hemnet", body, nil) // 401
+	rec.wait(t, 1)
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(b)
+	for _, want := range []string{
+		`leadsync_webhooks_total{code="200",source="hemnet"} 1`,
+		`leadsync_webhooks_total{code="401",source="hemnet"} 1`,
+		`leadsync_events_total{source="hemnet",status="accepted"} 1`,
+		`leadsync_deliveries_total{outcome="delivered",sink="rec"} 1`,
+		`leadsync_outbox_pending{sink="rec"}`,
+		`leadsync_commit_batch_ops_count`,
+		`leadsync_intake_seconds_bucket`,
+		`leadsync_receive_to_deliver_seconds_bucket`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, pii := range []string{"john.doe@example.com", "070111222333", "m-1", "ld_", "ev_"} {
+		if strings.Contains(text, pii) {
+			t.Errorf("metrics contain %q", pii)
+		}
+	}
+}
+
+func TestAdminSocketStatusAndDeadLetters(t *testing.T) {
+	rec := newRecorder()
+	rec.answer = func(sinks.Delivery, int) error { return sinks.Permanent(&sinks.HTTPError{Status: 422, Body: "no"}) }
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, nil)
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go lsync.ServeAdmin(ctx, sock, &lsync.Local{Store: h.store, Engine: h.eng})
+	var c *lsync.Client
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var ok bool
+		if c, ok = lsync.Dial(sock); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("admin socket never answered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	body := hemnet.Sample("adm-1")
+	post(t, h.url+"/webhooks/hemnet", body, signed(body))
+	var dl int
+	for deadline := time.Now().Add(5 * time.Second); dl == 0; {
+		l, err := c.DeadLetters(ctx, "rec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dl = len(l)
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s, err := c.Status(ctx)
+	if err != nil || !s.Running || len(s.Sources) != 1 || s.Sources[0].Accepted != 1 || s.Sinks[0].Dead != 1 ||
+		s.Sinks[0].LastError == "" {
+		t.Fatalf("status = %+v, %v", s, err)
+	}
+	rec.answer = nil
+	n, err := c.RetryDead(ctx, "", nil)
+	if err != nil || n != 1 {
+		t.Fatalf("retry = %d, %v", n, err)
+	}
+	rec.wait(t, 1)
+}
