@@ -146,13 +146,6 @@ func buildSource(sc config.Source, log *slog.Logger) (SourceSpec, error) {
 	return spec, nil
 }
 
-func matchOf(m *config.Match) Match {
-	if m == nil {
-		return Match{}
-	}
-	return Match{Sources: m.Sources, Actions: m.Actions}
-}
-
 func policyOf(d config.Delivery) Policy {
 	return Policy{Concurrency: d.Concurrency, Timeout: d.Timeout.D(), BackoffInitial: d.Backoff.Initial.D(),
 		BackoffMax: d.Backoff.Max.D(), MaxAttempts: d.MaxAttempts, MaxAge: d.MaxAge.D()}

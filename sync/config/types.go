@@ -135,11 +135,20 @@ type Sink struct {
 	Effective Delivery `yaml:"-"`
 }
 
-// Match routes leads to a sink. Absent = every lead. Within a list, any value
-// matches; all given lists must match.
+// Match routes leads to a sink. Absent = every real (non-test) lead. Within
+// a list any value matches; every list given must match; a lead that
+// matches `not` is excluded.
 type Match struct {
-	Sources []string `yaml:"sources"`
-	Actions []string `yaml:"actions"` // created | updated | deleted
+	Sources   []string `yaml:"sources"`   // source names
+	Providers []string `yaml:"providers"` // hemnet | reapit | rechat | generic
+	Actions   []string `yaml:"actions"`   // created | updated | deleted
+	Intents   []string `yaml:"intents"`   // buy | sell | rent | let | valuation | other
+	Agencies  []string `yaml:"agencies"`  // assignment.agency.id or external_id
+	Offices   []string `yaml:"offices"`   // any of assignment.office_ids
+	// Test leads (sandbox data) go only to sinks that set test: true, which
+	// then get real and test leads; absent or false = real leads only.
+	Test *bool  `yaml:"test"`
+	Not  *Match `yaml:"not"` // exclude leads matching this (test is not allowed inside)
 }
 
 // Delivery holds the delivery defaults.

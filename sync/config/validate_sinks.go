@@ -97,6 +97,21 @@ func (c *checker) match(path string, m *Match, cfg *Config) {
 	for i, a := range m.Actions {
 		c.oneOf(indexed(path+".actions", i), a, "created", "updated", "deleted")
 	}
+	for i, p := range m.Providers {
+		c.oneOf(indexed(path+".providers", i), p, ProviderHemnet, ProviderReapit, ProviderRechat, ProviderGeneric)
+	}
+	for i, in := range m.Intents {
+		c.oneOf(indexed(path+".intents", i), in, "buy", "sell", "rent", "let", "valuation", "other")
+	}
+	if m.Not != nil {
+		if m.Not.Test != nil {
+			c.errorf(path+".not.test", "not allowed inside not: use test at the top of match")
+		}
+		if m.Not.Not != nil {
+			c.errorf(path+".not.not", "not cannot be nested")
+		}
+		c.match(path+".not", m.Not, cfg)
+	}
 }
 
 // delivery checks the delivery defaults.
