@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/leadsync/leadsync/providers/hemnet"
+)
+
+const benchKey = "bench-hemnet-key"
+
+type bench struct {
+	o   options
+	dir string
+	bin string
+	seq atomic.Int64 // unique contact ids across the whole run
+}
+
+func newBench(o options) (*bench, error) {
+	dir, err := os.MkdirTemp("", "leadsync-bench")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{o: o, dir: dir, bin: filepath.Join(dir, "leadsync")}
+	fmt.Fprintf(os.Stderr, "building leadsync into %s\n", dir)
+	out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/leadsync").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return b, nil
+}
+
+func (b *bench) close() {
+	if !b.o.keep {
+		os.RemoveAll(b.dir)
+	}
+}
+
+func (b *bench) run() error {
+	host, _ := os.Hostname()
+	fmt.Printf("leadsync-bench %s on %s: %d CPUs, %s, Go %s\n\n", time.Now().UTC().Format("2006-01-02"), host,
+		runtime.NumCPU(), cpuModel(), runtime.Version())
+	if err := b.intake("empty store", "", nil); err != nil {
+		return err
+	}
+	if b.o.suite != "all" {
+		return nil
+	}
+	if err := b.intake("GOMAXPROCS=1 (daemon)", "", []string{"GOMAXPROCS=1"}); err != nil {
+		return err
+	}
+	return b.more()
+}
+
+// result is one load point.
+type result struct {
+	conns int
+	n     int
+	errs  int
+	secs  float64
+	lat   []time.Duration // sorted
+}
+
+func (r result) rps() float64 { return float64(r.n) / r.secs }
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+}
+
+// intake measures the daemon and the reference at every connection count.
+func (b *bench) intake(label, stateDir string, env []string) error {
+	ref, err := b.startReference()
+	if err != nil {
+		return err
+	}
+	defer ref.stop()
+	d, err := b.startDaemon(stateDir, env, "")
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	fmt.Printf("Durable intake (%s): unique signed Hemnet webhooks of %d bytes, %s per point\n", label,
+		len(b.body()), b.o.duration)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\t")
+	for _, c := range b.o.conns {
+		rr := b.load(ref, c, b.o.duration)
+		dr := b.load(d, c, b.o.duration)
+		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f%%\t\n", c, dr.rps(), ms(dr.pct(.5)), ms(dr.pct(.99)),
+			dr.errs, rr.rps(), ms(rr.pct(.5)), ms(rr.pct(.99)), rr.errs, 100*dr.rps()/rr.rps())
+	}
+	tw.Flush()
+	stored, err := d.accepted()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("acknowledged %d, stored (status accepted) %d\n\n", d.acked.Load(), stored)
+	if stored < d.acked.Load() {
+		return fmt.Errorf("stored %d < acknowledged %d", stored, d.acked.Load())
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+
+// body returns a new unique webhook body.
+func (b *bench) body() []byte {
+	return hemnet.Sample(fmt.Sprintf("bench-%012d", b.seq.Add(1)))
+}
+
+// load runs conns clients against url for d after a warm-up and returns
+// what they measured. Each client has its own keep-alive connection.
+func (b *bench) load(p *proc, conns int, d time.Duration) result {
+	b.loadFor(p, conns, b.o.warmup, nil)
+	var mu sync.Mutex
+	res := result{conns: conns}
+	start := time.Now()
+	b.loadFor(p, conns, d, func(lat []time.Duration, errs int) {
+		mu.Lock()
+		res.lat = append(res.lat, lat...)
+		res.errs += errs
+		mu.Unlock()
+	})
+	res.secs = time.Since(start).Seconds()
+	res.n = len(res.lat)
+	slices.Sort(res.lat)
+	return res
+}
+
+func (b *bench) loadFor(p *proc, conns int, d time.Duration, report func([]time.Duration, int)) {
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	key := []byte(benchKey)
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+			lat := make([]time.Duration, 0, 4096)
+			errs := 0
+			for time.Now().Before(deadline) {
+				body := b.body()
+				req, _ := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
+				req.Header.Set("X-Signature", hmacHex(key, body))
+				t0 := time.Now()
+				resp, err := hc.Do(req)
+				if err != nil {
+					errs++
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs++
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+				p.acked.Add(1)
+			}
+			if report != nil {
+				report(lat, errs)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func hmacHex(key, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// proc is a server process under load.
+type proc struct {
+	cmd   *exec.Cmd
+	url   string
+	admin string
+	cfg   string
+	acked atomic.Int64
+	b     *bench
+}
+
+func (p *proc) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(url string, p *exec.Cmd) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if p.ProcessState != nil {
+			return errors.New("process exited")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after 60s", url)
+}
+
+// startDaemon runs leadsync with a Hemnet source and, when sinkURL is set, a
+// webhook sink to it; stateDir "" means a fresh one.
+func (b *bench) startDaemon(stateDir string, env []string, sinkURL string) (*proc, error) {
+	addr := freeAddr()
+	if stateDir == "" {
+		stateDir, _ = os.MkdirTemp(b.dir, "state")
+	}
+	sinks := "sinks: []\n"
+	if sinkURL != "" {
+		sinks = fmt.Sprintf(`sinks:
+  - name: hook
+    type: webhook
+    url: %s
+    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+    delivery: {concurrency: 64, timeout: 10s, backoff: {initial: 10ms, max: 1s}}
+`, sinkURL)
+	}
+	cfg := fmt.Sprintf(`listen: %s
+state_dir: %s
+admin_socket: %s
+log: {level: warn, format: json}
+max_body: 64KiB
+sources:
+  - name: hemnet
+    provider: hemnet
+    keys: [%s]
+%s`, addr, stateDir, filepath.Join(stateDir, "admin.sock"), benchKey, sinks)
+	path := filepath.Join(stateDir, "..", filepath.Base(stateDir)+".yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(path + ".log")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(b.bin, "serve", "--config", path)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, url: "http://" + addr + "/webhooks/hemnet", cfg: path, b: b}
+	if err := waitReady("http://"+addr+"/readyz", cmd); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("leadsync: %w (log: %s)", err, logf.Name())
+	}
+	return p, nil
+}
+
+// accepted asks the daemon how many events it stored as accepted.
+func (p *proc) accepted() (int64, error) {
+	out, err := exec.Command(p.b.bin, "status", "--json", "--config", p.cfg).Output()
+	if err != nil {
+		return 0, fmt.Errorf("status: %w", err)
+	}
+	var n int64
+	if i := bytes.Index(out, []byte(`"accepted": `)); i >= 0 {
+		fmt.Sscan(string(out[i+len(`"accepted": `):]), &n)
+	}
+	return n, nil
+}
+
+// startReference runs this binary as the bare reference handler.
+func (b *bench) startReference() (*proc, error) {
+	addr := freeAddr()
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-reference", addr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, url: "http://" + addr + "/webhooks/hemnet", b: b}
+	if err := waitReady("http://"+addr+"/readyz", cmd); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// serveReference is the bare handler: read the body, check the HMAC, 200.
+func serveReference(ctx context.Context, addr string) error {
+	key := []byte(benchKey)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {})
+	mux.HandleFunc("/webhooks/hemnet", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		want, _ := hex.DecodeString(r.Header.Get("X-Signature"))
+		m := hmac.New(sha256.New, key)
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil), want) {
+			w.WriteHeader(401)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"accepted"}`))
+	})
+	srv := &http.Server{Addr: addr, Handler: mux}
+	go func() { <-ctx.Done(); srv.Close() }()
+	return srv.ListenAndServe()
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.Equal(bytes.TrimSpace(k), []byte("model name")) {
+			return string(bytes.TrimSpace(v))
+		}
+	}
+	return "unknown CPU"
+}
