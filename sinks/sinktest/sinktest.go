@@ -5,9 +5,10 @@
 //
 // A sink's test calls Run with a Harness that builds the sink against the
 // peer. HTTP sinks use the default HTTPPeer and supply an AcceptFunc that
-// checks requests the way the real peer does; other sinks bring their own
-// Peer and list the answers it can give, and the checks that need another
-// answer are skipped (visibly, with -v).
+// checks requests the way the real peer does; the email sink uses SMTPPeer,
+// a strict SMTP server; other sinks bring their own Peer. A sink lists the
+// answers its peer can give, and the checks that need another answer are
+// skipped (visibly, with -v).
 package sinktest
 
 import (
