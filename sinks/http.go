@@ -199,3 +199,9 @@ var UserAgent = sync.OnceValue(func() string {
 	}
 	return "leadsync/" + v
 })
+
+// PeerStatus implements PeerAnswer.
+func (e *HTTPError) PeerStatus() int { return e.Status }
+
+// PeerResponse implements PeerAnswer.
+func (e *HTTPError) PeerResponse() string { return e.Body }

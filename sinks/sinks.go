@@ -90,3 +90,19 @@ func RetryDelay(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// PeerAnswer is implemented by errors that carry what the peer answered: an
+// HTTP status and body snippet, an SMTP code and reply. Dead letters keep it.
+type PeerAnswer interface {
+	PeerStatus() int
+	PeerResponse() string
+}
+
+// Answer returns the peer's status and short response carried by err, if any.
+func Answer(err error) (int, string) {
+	var a PeerAnswer
+	if errors.As(err, &a) {
+		return a.PeerStatus(), a.PeerResponse()
+	}
+	return 0, ""
+}

@@ -11,9 +11,16 @@ import (
 
 	"github.com/leadsync/leadsync/providers"
 	"github.com/leadsync/leadsync/providers/hemnet"
+	"github.com/leadsync/leadsync/providers/reapit"
 	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/email"
 	"github.com/leadsync/leadsync/sinks/file"
+	"github.com/leadsync/leadsync/sinks/hubspot"
+	"github.com/leadsync/leadsync/sinks/pipedrive"
+	rechatsink "github.com/leadsync/leadsync/sinks/rechat"
+	"github.com/leadsync/leadsync/sinks/salesforce"
 	"github.com/leadsync/leadsync/sinks/webhook"
+	"github.com/leadsync/leadsync/state"
 	"github.com/leadsync/leadsync/sync/config"
 )
 
@@ -21,16 +28,41 @@ import (
 // registered in init(). A provider or sink type that the config schema knows
 // but this build does not is refused by name, so `leadsync check` says so.
 var (
-	sourceBuilders = map[string]func(config.Source, *slog.Logger) (providers.Source, error){
+	sourceBuilders = map[string]func(config.Source, env) (providers.Source, error){
 		"hemnet": buildHemnet,
+		"reapit": buildReapit,
 	}
 	sinkBuilders = map[string]func(config.Sink, *slog.Logger) (sinks.Sink, error){
-		"webhook": buildWebhook,
-		"file":    buildFile,
+		"webhook":    buildWebhook,
+		"file":       buildFile,
+		"email":      buildEmail,
+		"rechat":     buildRechatSink,
+		"hubspot":    buildHubSpot,
+		"pipedrive":  buildPipedrive,
+		"salesforce": buildSalesforce,
 	}
 )
 
-func buildHemnet(c config.Source, _ *slog.Logger) (providers.Source, error) {
+// env is what builders may use beyond their config entry.
+type env struct {
+	log   *slog.Logger
+	store *state.Store // nil for a dry run (check)
+}
+
+func buildReapit(c config.Source, e env) (providers.Source, error) {
+	rc := reapit.Config{Name: c.Name, ClientID: c.ClientID.Reveal(), ClientSecret: c.ClientSecret.Reveal(),
+		Signature: c.Signature.Scheme, PublicKeys: c.PublicKeys, Customers: c.Customers, Topics: c.Topics,
+		APIURL: c.APIURL, TokenURL: c.TokenURL, MaxClockSkew: defaultSkew, Logger: e.log}
+	if c.MaxClockSkew != nil {
+		rc.MaxClockSkew = c.MaxClockSkew.D()
+	}
+	if e.store != nil {
+		rc.KeyCache = e.store.KeyCache(c.Name)
+	}
+	return reapit.New(rc)
+}
+
+func buildHemnet(c config.Source, _ env) (providers.Source, error) {
 	keys := make([][]byte, 0, len(c.Keys))
 	for _, k := range c.Keys {
 		keys = append(keys, []byte(k.Reveal()))
@@ -48,6 +80,33 @@ func buildWebhook(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 		h[k] = v.Reveal()
 	}
 	return webhook.New(webhook.Config{Name: c.Name, URL: c.URL, Secret: c.Secret.Reveal(), Headers: h,
+		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
+}
+
+func buildEmail(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	return email.New(email.Config{Name: c.Name, Host: c.Host, Port: c.Port, TLS: c.TLS,
+		Username: c.Username.Reveal(), Password: c.Password.Reveal(), From: c.From, To: c.To, ToAgent: c.ToAgent,
+		Timeout: c.Effective.Timeout.D(), Logger: log})
+}
+
+func buildRechatSink(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	return rechatsink.New(rechatsink.Config{Name: c.Name, APIURL: c.APIURL, Channel: c.Channel.Reveal(),
+		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
+}
+
+func buildHubSpot(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	return hubspot.New(hubspot.Config{Name: c.Name, Token: c.Token.Reveal(), APIURL: c.APIURL,
+		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
+}
+
+func buildPipedrive(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	return pipedrive.New(pipedrive.Config{Name: c.Name, Token: c.Token.Reveal(), APIURL: c.APIURL,
+		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
+}
+
+func buildSalesforce(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	return salesforce.New(salesforce.Config{Name: c.Name, InstanceURL: c.InstanceURL, ClientID: c.ClientID.Reveal(),
+		ClientSecret: c.ClientSecret.Reveal(), ExternalIDField: c.ExternalIDField,
 		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
 }
 
@@ -76,8 +135,8 @@ func (b *Built) Close() error {
 
 // Build constructs every source and sink of cfg. It gathers every error, each
 // naming the entry, so `leadsync check` can print them all at once. Nothing
-// is left open on error.
-func Build(cfg *config.Config, log *slog.Logger) (*Built, error) {
+// is left open on error. st backs what sources cache (signing keys).
+func Build(cfg *config.Config, log *slog.Logger, st *state.Store) (*Built, error) {
 	b := &Built{}
 	var errs []error
 	for i, sc := range cfg.Sources {
@@ -87,7 +146,7 @@ func Build(cfg *config.Config, log *slog.Logger) (*Built, error) {
 			log.Warn("demo: provider not supported by this build; source skipped", "source", sc.Name, "provider", sc.Provider)
 			continue
 		}
-		spec, err := buildSource(sc, log)
+		spec, err := buildSource(sc, env{log: log.With("source", sc.Name), store: st})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sources[%d] %q: %w", i, sc.Name, err))
 			continue
@@ -120,12 +179,12 @@ func Build(cfg *config.Config, log *slog.Logger) (*Built, error) {
 	return b, nil
 }
 
-func buildSource(sc config.Source, log *slog.Logger) (SourceSpec, error) {
+func buildSource(sc config.Source, e env) (SourceSpec, error) {
 	build := sourceBuilders[sc.Provider]
 	if build == nil {
 		return SourceSpec{}, fmt.Errorf("provider %q is not supported by this build (supported: %s)", sc.Provider, keys(sourceBuilders))
 	}
-	src, err := build(sc, log.With("source", sc.Name))
+	src, err := build(sc, e)
 	if err != nil {
 		return SourceSpec{}, err
 	}

@@ -276,10 +276,4 @@ func backoff(p Policy, attempt int, err error) time.Duration {
 }
 
 // httpStatus digs the peer's status and short answer out of err, if any.
-func httpStatus(err error) (int, string) {
-	var h *sinks.HTTPError
-	if errors.As(err, &h) {
-		return h.Status, h.Body
-	}
-	return 0, ""
-}
+func httpStatus(err error) (int, string) { return sinks.Answer(err) }

@@ -241,7 +241,7 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 		srv.Close()
 	}
 	cancel()
-	e.recon.stop()
+	e.recon.halt()
 	e.mu.Lock()
 	e.running = false
 	e.mu.Unlock()
@@ -368,3 +368,6 @@ func (c *counters) snapshot() map[string]int64 {
 // NoteReloadFailure counts a reload refused before it reached the engine
 // (a config with errors).
 func (e *Engine) NoteReloadFailure() { e.metrics.reloads.WithLabelValues("failure").Inc() }
+
+// Store is the engine's store.
+func (e *Engine) Store() *state.Store { return e.o.Store }

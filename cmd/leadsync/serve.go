@@ -81,7 +81,7 @@ func serve(ctx context.Context, g *globals) error {
 			log.Error("close state", "err", err)
 		}
 	}()
-	built, err := lsync.Build(cfg, log)
+	built, err := lsync.Build(cfg, log, st)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -170,7 +170,7 @@ func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog
 		eng.NoteReloadFailure()
 		return nil, false
 	}
-	built, err := lsync.Build(next, log)
+	built, err := lsync.Build(next, log, eng.Store())
 	if err == nil {
 		err = eng.Reload(built, int64(next.MaxBody))
 		if err != nil {

@@ -88,3 +88,9 @@ func (s *Sink) scrub(text string) string {
 	}
 	return text
 }
+
+// PeerStatus implements sinks.PeerAnswer: the SMTP reply code.
+func (e *ReplyError) PeerStatus() int { return e.Code }
+
+// PeerResponse implements sinks.PeerAnswer: the command and the reply.
+func (e *ReplyError) PeerResponse() string { return e.Command + ": " + e.Reply }
