@@ -94,6 +94,9 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 			// this event key too, so its retries are quick duplicates.
 			r := duplicateOf(prev, evID)
 			rec := dedupeRecord{EventID: evID, Status: lead.StatusDuplicate, LeadID: r.LeadID, Received: received}
+			if err := addAlias(tx, prev, evID); err != nil {
+				return r, err
+			}
 			return r, putJSON(dd, []byte(evID), &rec)
 		}
 	}
@@ -125,7 +128,8 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 
 	evKey := timeKey(time.Unix(0, received), evID)
 	erec := eventRecord{EventID: evID, Source: source, Status: r.Status, Reason: r.Reason,
-		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks}
+		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks,
+		VK: string(vkID)}
 	if err := putJSON(tx.Bucket(bEvents), evKey, &erec); err != nil {
 		return r, err
 	}

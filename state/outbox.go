@@ -18,7 +18,7 @@ import (
 func (s *Store) Due(sink string, now time.Time, limit int, skip func(*Entry) bool) ([]Entry, time.Time, error) {
 	var out []Entry
 	var next time.Time
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(outboxBucket(sink))
 		if b == nil {
 			return nil
@@ -129,7 +129,7 @@ func dropPending(sb sinkB, leadID string, key []byte) error {
 // DeadLetters lists sink's dead letters (all sinks when sink is "").
 func (s *Store) DeadLetters(sink string) ([]DeadLetter, error) {
 	var out []DeadLetter
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			n, ok := bytes.CutPrefix(name, []byte("dead/"))
 			if !ok || (sink != "" && string(n) != sink) {

@@ -33,10 +33,18 @@ type eventRecord struct {
 	Received int64    `json:"received"`        // Unix ns
 	Via      string   `json:"via,omitempty"`   // webhook | reconcile | replay
 	Sinks    []string `json:"sinks,omitempty"` // where it was queued
+	// VK and Aliases are the other dedupe records that name this event (its
+	// version key, and the event keys of later sightings of the same change),
+	// so that retention prunes them with it.
+	VK      string   `json:"vk,omitempty"`
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // RawRequest is a request as received: what replay re-maps.
 type RawRequest struct {
+	// Key is where the request is stored; set by Raw and RawByEvent, and
+	// what Replay links re-mapped events to. Commit ignores it.
+	Key       []byte            `json:"-"`
 	Source    string            `json:"source"`
 	RequestID string            `json:"request_id,omitempty"`
 	RemoteIP  string            `json:"remote_ip,omitempty"`

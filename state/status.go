@@ -30,7 +30,7 @@ type SinkStats struct {
 // Sources returns the per-source counters, sorted by name.
 func (s *Store) Sources() ([]SourceStats, error) {
 	by := map[string]*SourceStats{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bStats).ForEach(func(k, v []byte) error {
 			name, what, ok := strings.Cut(string(k), "\x00")
 			if !ok || len(v) != 8 {
@@ -63,7 +63,7 @@ func (s *Store) Sources() ([]SourceStats, error) {
 // a hot path.
 func (s *Store) Sinks() ([]SinkStats, error) {
 	var out []SinkStats
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			n, ok := bytes.CutPrefix(name, []byte("outbox/"))
 			if !ok {

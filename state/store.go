@@ -24,6 +24,11 @@
 //
 // Times in keys are big-endian Unix nanoseconds, so "what is due" and "what is
 // older than the retention" are cursor seeks, never scans.
+//
+// Maintenance (Prune, Erase, DropPending, DropDead) runs as many small writer
+// transactions, so intake interleaves with it. bbolt never shrinks its file
+// and keeps the bytes of freed pages: Compact (offline) and Rewrite (online,
+// after Erase) copy the live data into a new file and rename it over the old.
 package state
 
 import (
@@ -32,6 +37,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -62,6 +68,10 @@ func deadBucket(sink string) []byte    { return []byte("dead/" + sink) }
 // closing. Intake answers it with 503.
 var ErrClosed = errors.New("store closed")
 
+// ErrNotFound is returned when a dead letter, event or raw request asked
+// for by id is not stored (never was, or pruned or erased since).
+var ErrNotFound = errors.New("not found")
+
 // ErrLocked is returned by Open when another process holds the database.
 var ErrLocked = errors.New("database is locked by another process (is the daemon running?)")
 
@@ -85,12 +95,19 @@ type Options struct {
 
 // Store is the open database. Its methods are safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	log  *slog.Logger
-	now  func() time.Time
-	path string
-	w    *writer
-	seq  uint64 // raw request sequence, owned by the writer goroutine
+	// mu guards db against Rewrite, which swaps the file under a running
+	// daemon: every transaction (the writer's commits and every read) holds
+	// mu.RLock for its duration, Rewrite holds mu.Lock. Nothing outside
+	// view/rawUpdate, Rewrite and Close may touch db, and nothing may
+	// keep a *bolt.DB or anything read in a transaction past it.
+	mu     sync.RWMutex
+	db     *bolt.DB
+	closed bool // guarded by mu
+	bopts  bolt.Options
+	log    *slog.Logger
+	now    func() time.Time
+	path   string
+	w      *writer
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -113,23 +130,27 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o640, &bolt.Options{
+	bopts := bolt.Options{
 		Timeout:      o.LockTimeout,
 		ReadOnly:     o.ReadOnly,
 		FreelistType: bolt.FreelistMapType,
-	})
+	}
+	db, err := bolt.Open(path, 0o640, &bopts)
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open state %s: %w", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	s := &Store{db: db, log: o.Logger, now: o.Now, path: path}
+	s := &Store{db: db, bopts: bopts, log: o.Logger, now: o.Now, path: path}
 	if !o.ReadOnly {
 		if err := s.init(); err != nil {
 			db.Close()
 			return nil, err
 		}
+		// A rewrite interrupted by a crash leaves its half-written copy;
+		// holding the lock on the database, we know no rewrite is running.
+		removeRewriteTemp(path)
 	}
 	s.w = newWriter(s, o.MaxBatch, o.OnCommit)
 	return s, nil
@@ -158,14 +179,38 @@ func (s *Store) init() error {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// DB exposes the bbolt handle for tests and offline tools.
-func (s *Store) DB() *bolt.DB { return s.db }
-
 // Close stops the writer after the operations already queued, then closes
 // the file. Operations submitted afterwards fail with ErrClosed.
 func (s *Store) Close() error {
 	s.w.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
 	return s.db.Close()
+}
+
+// view runs fn in a read transaction, holding off Rewrite while it runs.
+// fn must copy what it keeps: bbolt's slices die with the transaction, and
+// the file they point into may be replaced right after.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+// rawUpdate runs fn in a write transaction of its own, holding off Rewrite.
+// Only the writer goroutine calls it: everything else writes through
+// s.update/s.updateAsync.
+func (s *Store) rawUpdate(fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Update(fn)
 }
 
 // EnsureSinks creates the outbox buckets of the named sinks, so that a sink

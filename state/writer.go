@@ -92,7 +92,7 @@ func (w *writer) commit(batch []op) {
 	start := time.Now()
 	var failed int = -1
 	var opErr error
-	err := w.s.db.Update(func(tx *bolt.Tx) error {
+	err := w.s.rawUpdate(func(tx *bolt.Tx) error {
 		for i, o := range batch {
 			if err := o.fn(tx); err != nil {
 				failed, opErr = i, err
@@ -111,7 +111,7 @@ func (w *writer) commit(batch []op) {
 		}
 	case failed >= 0 && len(batch) > 1:
 		for _, o := range batch {
-			o.done(w.s.db.Update(o.fn))
+			o.done(w.s.rawUpdate(o.fn))
 		}
 	case failed >= 0:
 		batch[0].done(opErr)

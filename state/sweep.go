@@ -1,0 +1,151 @@
+package state
+
+import (
+	"bytes"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// defaultBatch is how many keys one maintenance transaction visits when the
+// caller does not say. Small enough that the writer's transaction stays in
+// the low milliseconds, so that intake commits queued behind it barely notice.
+const defaultBatch = 256
+
+// sweep is a walk over one bucket in many small write transactions, for the
+// maintenance jobs (prune, erase, drop): each step is one writer op that
+// visits at most batch keys from where the previous step stopped, deletes the
+// ones match selects, and returns. Between steps the writer commits whatever
+// intake queued, so a sweep of a million keys never holds intake for more
+// than one step.
+//
+// A step may run twice (the writer re-runs every op of a failed batch in a
+// transaction of its own), so match must not have side effects outside tx
+// except on the counts map it is given, which is fresh for every run.
+type sweep struct {
+	bucket []byte
+	// from is where the walk starts (nil: the first key); stop, when set,
+	// is the first key not to visit (the walk ends there).
+	from, stop []byte
+	batch      int
+	// match reports whether k should be deleted. It may write to tx (to
+	// delete what hangs off k) and count what it did in n.
+	match func(tx *bolt.Tx, k, v []byte, n map[string]int) (bool, error)
+	// deleted, when set, is called after each step is durable with a copy
+	// of every pair that step deleted.
+	deleted func(k, v []byte)
+}
+
+// run walks the bucket to its end (or to stop) and returns how many keys it
+// deleted, plus whatever match counted.
+func (s *Store) run(w sweep) (int, map[string]int, error) {
+	if w.batch <= 0 {
+		w.batch = defaultBatch
+	}
+	total := map[string]int{}
+	deletedN := 0
+	var after []byte // last key visited by the previous step
+	for {
+		type pair struct{ k, v []byte }
+		var (
+			dels []pair
+			n    map[string]int
+			next []byte
+			done bool
+		)
+		err := s.update(func(tx *bolt.Tx) error {
+			dels, n, next, done = dels[:0], map[string]int{}, nil, false
+			b := tx.Bucket(w.bucket)
+			if b == nil {
+				done = true
+				return nil
+			}
+			c := b.Cursor()
+			var k, v []byte
+			switch {
+			case after != nil:
+				k, v = c.Seek(after)
+				if k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			case w.from != nil:
+				k, v = c.Seek(w.from)
+			default:
+				k, v = c.First()
+			}
+			visited := 0
+			for ; k != nil; k, v = c.Next() {
+				if w.stop != nil && bytes.Compare(k, w.stop) >= 0 {
+					break
+				}
+				if visited == w.batch {
+					break
+				}
+				visited++
+				next = k
+				del, err := w.match(tx, k, v, n)
+				if err != nil {
+					return err
+				}
+				if del {
+					p := pair{k: bytes.Clone(k)}
+					if w.deleted != nil {
+						p.v = bytes.Clone(v)
+					}
+					dels = append(dels, p)
+				}
+			}
+			if visited < w.batch {
+				done = true
+			}
+			next = bytes.Clone(next)
+			// Deleting while a cursor walks the bucket can make it skip
+			// keys, so the deletes come after the walk.
+			for _, p := range dels {
+				if err := b.Delete(p.k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return deletedN, total, err
+		}
+		deletedN += len(dels)
+		addCounts(total, n)
+		if w.deleted != nil {
+			for _, p := range dels {
+				w.deleted(p.k, p.v)
+			}
+		}
+		if done || next == nil {
+			return deletedN, total, nil
+		}
+		after = next
+	}
+}
+
+// bucketsWithPrefix lists the root buckets whose name starts with prefix
+// (the per-sink outbox/, pending/ and dead/ buckets), without the prefix.
+func (s *Store) bucketsWithPrefix(prefix string) ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		out = rootNames(tx, prefix)
+		return nil
+	})
+	return out, err
+}
+
+func rootNames(tx *bolt.Tx, prefix string) []string {
+	var out []string
+	c := tx.Cursor()
+	for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
+		out = append(out, string(k[len(prefix):]))
+	}
+	return out
+}
+
+func addCounts(dst, src map[string]int) {
+	for k, v := range src {
+		dst[k] += v
+	}
+}
