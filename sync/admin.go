@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -24,6 +25,7 @@ type Admin interface {
 	Status(ctx context.Context) (*Status, error)
 	DeadLetters(ctx context.Context, sink string) ([]state.DeadLetter, error)
 	RetryDead(ctx context.Context, sink string, ids []string) (int, error)
+	Reconcile(ctx context.Context, source string, since time.Time) ([]RunResult, error)
 }
 
 // Local is the Admin of this process. Engine is nil for a stopped daemon.
@@ -56,6 +58,16 @@ func (l *Local) RetryDead(_ context.Context, sink string, ids []string) (int, er
 	return n, err
 }
 
+// Reconcile implements Admin. A stopped daemon's Local has an Engine that
+// was built but never run: what it finds is committed and goes out when the
+// daemon starts.
+func (l *Local) Reconcile(_ context.Context, source string, since time.Time) ([]RunResult, error) {
+	if l.Engine == nil {
+		return nil, errors.New("reconcile needs the sources: build an engine for the store")
+	}
+	return l.Engine.Reconcile(source, since)
+}
+
 func (e *Engine) pokeAll() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -81,7 +93,19 @@ func AdminHandler(a Admin) http.Handler {
 		n, err := a.RetryDead(r.Context(), req.Sink, req.IDs)
 		reply(w)(countReply{N: n}, err)
 	})
+	mux.HandleFunc("POST /v1/reconcile", func(w http.ResponseWriter, r *http.Request) {
+		var req reconcileRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w)(a.Reconcile(r.Context(), req.Source, req.Since))
+	})
 	return mux
+}
+
+type reconcileRequest struct {
+	Source string    `json:"source,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
 }
 
 type idsRequest struct {
@@ -211,9 +235,15 @@ func (c *Client) DeadLetters(ctx context.Context, sink string) ([]state.DeadLett
 	var out []state.DeadLetter
 	q := ""
 	if sink != "" {
-		q = "?sink=" + sink
+		q = "?" + url.Values{"sink": {sink}}.Encode()
 	}
 	return out, c.call(ctx, http.MethodGet, "/v1/dlq"+q, nil, &out)
+}
+
+// Reconcile implements Admin.
+func (c *Client) Reconcile(ctx context.Context, source string, since time.Time) ([]RunResult, error) {
+	var out []RunResult
+	return out, c.call(ctx, http.MethodPost, "/v1/reconcile", reconcileRequest{Source: source, Since: since}, &out)
 }
 
 // RetryDead implements Admin.

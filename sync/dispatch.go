@@ -31,6 +31,7 @@ type dispatcher struct {
 	cur       *liveSink       // the sink instance new attempts use
 	inflight  map[string]bool // outbox keys
 	leads     map[string]bool // lead ids with an attempt in flight
+	settled   uint64          // counts releases; see fill
 	workers   stdsync.WaitGroup
 	lastOK    time.Time
 	lastErr   string
@@ -131,10 +132,30 @@ func (d *dispatcher) fill(deliverCtx context.Context) time.Time {
 	if free <= 0 {
 		return time.Time{}
 	}
-	entries, next, err := d.e.o.Store.Due(d.name, d.e.now(), free, d.busy)
-	if err != nil {
-		d.log.Error("read outbox", "err", err)
-		return d.e.now().Add(time.Second)
+	// An entry is released only once its outcome is durable, but a read
+	// that began before that commit still shows it as due: if anything was
+	// released while we read, read again, or it would be delivered twice.
+	var entries []state.Entry
+	var next time.Time
+	for try := 0; ; try++ {
+		d.mu.Lock()
+		before := d.settled
+		d.mu.Unlock()
+		var err error
+		entries, next, err = d.e.o.Store.Due(d.name, d.e.now(), free, d.busy)
+		if err != nil {
+			d.log.Error("read outbox", "err", err)
+			return d.e.now().Add(time.Second)
+		}
+		d.mu.Lock()
+		stable := d.settled == before
+		d.mu.Unlock()
+		if stable {
+			break
+		}
+		if try == 3 {
+			return d.e.now() // busy: the next release wakes us anyway
+		}
 	}
 	for i := range entries {
 		e := entries[i]
@@ -168,6 +189,7 @@ func (d *dispatcher) release(e *state.Entry) {
 	d.mu.Lock()
 	delete(d.inflight, string(e.Key))
 	delete(d.leads, e.LeadID)
+	d.settled++
 	d.mu.Unlock()
 	d.poke()
 }

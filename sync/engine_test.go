@@ -349,3 +349,40 @@ func TestMatchRoutesBySourceAndAction(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// Without a crash, every lead reaches a sink exactly once, however the
+// deliveries, acks and outbox reads interleave.
+func TestExactlyOnceWithoutCrash(t *testing.T) {
+	rec := newRecorder()
+	p := fast
+	p.Concurrency = 8
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: p}}, nil)
+	const n = 300
+	var wg stdsync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 6 {
+				b := hemnet.Sample(fmt.Sprint("once-", i))
+				if code, m := post(t, h.url+"/webhooks/hemnet", b, signed(b)); code != 200 {
+					t.Errorf("post: %d %v", code, m)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := rec.wait(t, n)
+	seen := map[string]int{}
+	for _, d := range got {
+		seen[d.ID]++
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct deliveries, want %d", len(seen), n)
+	}
+	select {
+	case d := <-rec.arrived:
+		t.Fatalf("delivery %s arrived again", d.ID)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

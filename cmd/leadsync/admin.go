@@ -3,16 +3,26 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/leadsync/leadsync/state"
 	lsync "github.com/leadsync/leadsync/sync"
 	"github.com/leadsync/leadsync/sync/config"
 )
 
+// access says what an operator command needs when the daemon is stopped.
+type access int
+
+const (
+	readOnly  access = iota // read the store (status, dlq list)
+	readWrite               // change the store (dlq retry/drop, erase)
+	engine                  // also the sources, built from the config (reconcile, replay)
+)
+
 // adminFor returns the Admin of the configured daemon: its admin socket when
-// a daemon answers there, else the store opened directly (read-only unless
-// write). close releases what it opened.
-func adminFor(g *globals, write bool) (a lsync.Admin, cfg *config.Config, close func(), err error) {
+// a daemon answers there, else the store opened directly. close releases
+// what it opened.
+func adminFor(g *globals, need access) (a lsync.Admin, cfg *config.Config, close func(), err error) {
 	cfg, err = loadConfig(g)
 	if err != nil {
 		return nil, nil, nil, err
@@ -20,7 +30,7 @@ func adminFor(g *globals, write bool) (a lsync.Admin, cfg *config.Config, close 
 	if c, ok := lsync.Dial(cfg.AdminSocket); ok {
 		return c, cfg, func() {}, nil
 	}
-	st, err := state.Open(cfg.StateDir, state.Options{ReadOnly: !write})
+	st, err := state.Open(cfg.StateDir, state.Options{ReadOnly: need == readOnly})
 	if errors.Is(err, state.ErrLocked) {
 		return nil, nil, nil, fmt.Errorf("the daemon holds %s but its admin socket %s does not answer: is admin_socket the same in its config?",
 			cfg.StateDir, cfg.AdminSocket)
@@ -28,5 +38,35 @@ func adminFor(g *globals, write bool) (a lsync.Admin, cfg *config.Config, close 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return &lsync.Local{Store: st}, cfg, func() { st.Close() }, nil
+	local := &lsync.Local{Store: st}
+	closeAll := func() { st.Close() }
+	if need == engine {
+		log, _ := newLogger(cfg)
+		log = log.With("mode", "offline")
+		eng, built, err := offlineEngine(cfg, st, log)
+		if err != nil {
+			st.Close()
+			return nil, nil, nil, err
+		}
+		local.Engine = eng
+		closeAll = func() { built.Close(); st.Close() }
+	}
+	return local, cfg, closeAll, nil
+}
+
+// offlineEngine builds the sources and sinks of cfg into an engine that is
+// never run: it commits to the store, and the daemon delivers at its next
+// start.
+func offlineEngine(cfg *config.Config, st *state.Store, log *slog.Logger) (*lsync.Engine, *lsync.Built, error) {
+	built, err := lsync.Build(cfg, log, st)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	eng, err := lsync.New(lsync.Options{Store: st, Sources: built.Sources, Sinks: built.Sinks,
+		MaxBody: int64(cfg.MaxBody), TrustedProxies: built.TrustedProxies, Logger: log, Version: version})
+	if err != nil {
+		built.Close()
+		return nil, nil, err
+	}
+	return eng, built, nil
 }

@@ -26,7 +26,7 @@ retry them; or drop them.`,
 		Short: "List dead letters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, _, closeFn, err := adminFor(g, false)
+			a, _, closeFn, err := adminFor(g, readOnly)
 			if err != nil {
 				return err
 			}
@@ -38,6 +38,10 @@ retry them; or drop them.`,
 			if asJSON {
 				return json.NewEncoder(g.out).Encode(dl)
 			}
+			if len(dl) == 0 {
+				fmt.Fprintln(g.errw, "no dead letters")
+				return nil
+			}
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSINK\tLEAD\tATTEMPTS\tSTATUS\tDEAD SINCE\tREASON")
 			for _, d := range dl {
@@ -45,9 +49,6 @@ retry them; or drop them.`,
 					time.Unix(0, d.DeadAt).Local().Format("2006-01-02 15:04:05"), truncate(d.Reason, 70))
 			}
 			tw.Flush()
-			if len(dl) == 0 {
-				fmt.Fprintln(g.errw, "no dead letters")
-			}
 			return nil
 		},
 	}
@@ -59,7 +60,7 @@ retry them; or drop them.`,
 		Short: "Show one dead letter: the lead, why, attempts, the sink's last answer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, _, closeFn, err := adminFor(g, false)
+			a, _, closeFn, err := adminFor(g, readOnly)
 			if err != nil {
 				return err
 			}
@@ -91,7 +92,7 @@ retry them; or drop them.`,
 			if len(args) > 0 && all {
 				return errors.New("give ids or --all, not both")
 			}
-			a, _, closeFn, err := adminFor(g, true)
+			a, _, closeFn, err := adminFor(g, readWrite)
 			if err != nil {
 				return err
 			}

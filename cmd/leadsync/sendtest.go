@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadsync/leadsync/providers/hemnet"
+	"github.com/leadsync/leadsync/providers/reapit"
 	"github.com/leadsync/leadsync/sync/config"
 	"github.com/spf13/cobra"
 )
@@ -21,6 +22,15 @@ var testSenders = map[string]func(src config.Source, url string) (*http.Request,
 			return nil, fmt.Errorf("source %q has no keys to sign with", src.Name)
 		}
 		return hemnet.SignedRequest(url, []byte(src.Keys[0].Reveal()), hemnet.Sample(""), time.Now())
+	},
+	"reapit": func(src config.Source, url string) (*http.Request, error) {
+		if src.Signature.Scheme == reapit.SignatureEd25519 {
+			return nil, fmt.Errorf("source %q accepts only Ed25519 signatures, made with Reapit's private key: "+
+				"send-test can sign only the legacy scheme (signature: legacy or any)", src.Name)
+		}
+		// The sample is an SBOX (sandbox) applicant: its lead has test: true,
+		// so it reaches only sinks that ask for test leads.
+		return reapit.SignedRequest(url, reapit.Sample("", ""), src.ClientID.Reveal())
 	},
 }
 

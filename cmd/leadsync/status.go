@@ -24,7 +24,7 @@ Talks to the running daemon over its admin socket; with the daemon stopped it re
 the store directly (then the in-memory figures — rejected, last success/error — are empty).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, _, closeFn, err := adminFor(g, false)
+			a, _, closeFn, err := adminFor(g, readOnly)
 			if err != nil {
 				return err
 			}

@@ -62,8 +62,10 @@ func Key(parts ...string) string { return strings.Join(parts, "\x00") }
 // EventID is the public id of the event with key k: "ev_" + a short hash.
 func EventID(k string) string { return "ev_" + shortHash(k) }
 
-// LeadID is the public id of the entity with key k: "ld_" + a short hash.
-func LeadID(k string) string { return "ld_" + shortHash(k) }
+// LeadID is the public id of the entity with key k: "ld_" + a short hash
+// (of a different input than EventID's, so that an event and the lead it
+// creates never look alike).
+func LeadID(k string) string { return "ld_" + shortHash(Key("lead", k)) }
 
 // DeliveryID is the id of delivering event key k to sink: "msg_" + a short
 // hash. It is stable across retries and sent as webhook-id.
