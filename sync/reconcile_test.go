@@ -1,0 +1,148 @@
+package sync_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/leadsync/leadsync/providers"
+	lsync "github.com/leadsync/leadsync/sync"
+	"github.com/leadsync/leadsync/sync/lead"
+)
+
+// crm is a pollable test provider: its webhook body {"id","etag","mod"} and
+// its poll pages describe applicant versions, keyed as Reapit keys them (a
+// webhook event key, a poll event key, and one version key for both).
+type crm struct {
+	mu      stdsync.Mutex
+	records []rec // what the API holds, in modified order
+	failAt  int   // page number whose fetch fails (0 = none)
+	polls   []time.Time
+}
+
+type rec struct {
+	ID, ETag string
+	Mod      time.Time
+}
+
+func (c *crm) Name() string                                     { return "crm" }
+func (c *crm) Provider() string                                 { return "test" }
+func (c *crm) Verify(context.Context, *providers.Request) error { return nil }
+func (c *crm) Customers() []string                              { return []string{"C1"} }
+
+func (c *crm) event(r rec, via, key string) lead.Event {
+	cust := "C1"
+	l := &lead.Lead{Action: lead.ActionUpdated, Source: lead.Source{Name: "crm", Provider: "test", Entity: "applicant",
+		EntityID: r.ID, CustomerID: &cust, EventType: r.ETag, Via: via}}
+	ev := lead.Event{Key: key, VersionKey: lead.Key("crm", "C1", r.ID, r.ETag), EntityKey: lead.Key("crm", "C1", r.ID),
+		Version: r.Mod, Status: lead.StatusAccepted, Lead: l}
+	ev.Finish()
+	return ev
+}
+
+func (c *crm) Parse(req *providers.Request) ([]lead.Event, error) {
+	var r rec
+	if err := json.Unmarshal(req.Body, &r); err != nil {
+		return nil, err
+	}
+	return []lead.Event{c.event(r, lead.ViaWebhook, lead.Key("crm", "C1", "webhook", r.ID, r.ETag))}, nil
+}
+
+// Poll serves pages of two records modified at or after since.
+func (c *crm) Poll(ctx context.Context, cust string, since time.Time, commit func(providers.Page) error) error {
+	c.mu.Lock()
+	c.polls = append(c.polls, since)
+	var todo []rec
+	for _, r := range c.records {
+		if !r.Mod.Before(since) {
+			todo = append(todo, r)
+		}
+	}
+	failAt := c.failAt
+	c.mu.Unlock()
+	for page := 1; len(todo) > 0; page++ {
+		if page == failAt {
+			return fmt.Errorf("page %d: 503: %w", page, providers.ErrUnavailable)
+		}
+		n := min(2, len(todo))
+		pg := providers.Page{Raw: []byte(`{"page":` + fmt.Sprint(page) + `}`)}
+		for _, r := range todo[:n] {
+			pg.Events = append(pg.Events, c.event(r, lead.ViaReconcile, lead.Key("crm", "C1", "poll", r.ID, r.ETag)))
+			pg.MaxModified = r.Mod
+		}
+		todo = todo[n:]
+		if err := commit(pg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestReconcileFindsOnlyWhatWebhooksMissedAndResumes(t *testing.T) {
+	rec1 := newRecorder()
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	api := &crm{}
+	for i := range 5 {
+		api.records = append(api.records, rec{ID: fmt.Sprint("A", i), ETag: "e1", Mod: base.Add(time.Duration(i) * time.Minute)})
+	}
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec1, Delivery: fast}}, func(o *lsync.Options) {
+		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute})
+	})
+	// The webhooks of A0 and A1 arrived; A2..A4 were missed.
+	for _, r := range api.records[:2] {
+		b, _ := json.Marshal(r)
+		if code, m := post(t, h.url+"/webhooks/crm", b, nil); code != 200 || m["status"] != "accepted" {
+			t.Fatalf("webhook: %d %v", code, m)
+		}
+	}
+	rec1.wait(t, 2)
+
+	// First run: page 2 fails (rate limit) after page 1 was committed.
+	api.failAt = 2
+	res, err := h.eng.Reconcile("crm", base.Add(-time.Minute))
+	if err != nil || len(res) != 1 || res[0].Pages != 1 || res[0].Found != 0 || res[0].Error == "" {
+		t.Fatalf("first run = %+v, %v", res, err)
+	}
+	cur, _ := h.store.Cursor("crm", "C1")
+	if !cur.Equal(base.Add(time.Minute)) {
+		t.Fatalf("cursor after page 1 = %v, want %v", cur, base.Add(time.Minute))
+	}
+	// Second run resumes from the cursor (minus overlap) and finds the three
+	// missed applicants, and nothing twice.
+	api.failAt = 0
+	res, err = h.eng.Reconcile("crm", time.Time{})
+	if err != nil || len(res) != 1 || res[0].Found != 3 || res[0].Error != "" {
+		t.Fatalf("second run = %+v, %v", res, err)
+	}
+	if got := api.polls[1]; !got.Equal(cur.Add(-10 * time.Minute)) {
+		t.Fatalf("second poll from %v, want cursor minus overlap %v", got, cur.Add(-10*time.Minute))
+	}
+	got := rec1.wait(t, 3)
+	seen := map[string]bool{}
+	for _, d := range got {
+		if d.Lead.Source.Via != lead.ViaReconcile {
+			t.Errorf("%s via %s, want reconcile", d.Lead.Source.EntityID, d.Lead.Source.Via)
+		}
+		seen[d.Lead.Source.EntityID] = true
+	}
+	if !seen["A2"] || !seen["A3"] || !seen["A4"] {
+		t.Fatalf("reconcile delivered %v, want A2..A4", seen)
+	}
+	select {
+	case d := <-rec1.arrived:
+		t.Fatalf("extra delivery of %s", d.Lead.Source.EntityID)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// A webhook of an already polled version is a duplicate.
+	b, _ := json.Marshal(api.records[4])
+	if code, m := post(t, h.url+"/webhooks/crm", b, nil); code != 200 || m["status"] != "duplicate" {
+		t.Fatalf("late webhook of a polled version: %d %v, want duplicate", code, m)
+	}
+	st, _ := h.eng.Status()
+	if len(st.Reconcile) != 1 || st.Reconcile[0].Found != 3 || st.Reconcile[0].Cursor == nil {
+		t.Fatalf("status.reconcile = %+v", st.Reconcile)
+	}
+}
