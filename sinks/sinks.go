@@ -106,3 +106,12 @@ func Answer(err error) (int, string) {
 	}
 	return 0, ""
 }
+
+// Eraser is implemented by sinks that keep leads themselves (the JSONL file)
+// and can remove a person's from what they keep: match reports whether a
+// lead JSON is about that person. Erase returns how many leads went. Sinks
+// that hand leads to a peer (CRMs, webhooks) cannot erase there; the
+// operator does that in the peer.
+type Eraser interface {
+	Erase(match func(leadJSON []byte) bool) (int, error)
+}

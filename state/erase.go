@@ -416,3 +416,14 @@ func hex4(b []byte) (rune, bool) {
 	}
 	return r, true
 }
+
+// PersonMatcher returns what Erase matches a lead JSON with, so that places
+// outside the store that keep leads (a JSONL file sink) erase the same
+// person by the same rules.
+func PersonMatcher(email, phone string) (func(leadJSON []byte) bool, error) {
+	p, err := newPerson(email, phone)
+	if err != nil {
+		return nil, err
+	}
+	return p.lead, nil
+}

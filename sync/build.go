@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/leadsync/leadsync/providers"
+	"github.com/leadsync/leadsync/providers/generic"
 	"github.com/leadsync/leadsync/providers/hemnet"
 	"github.com/leadsync/leadsync/providers/reapit"
+	"github.com/leadsync/leadsync/providers/rechat"
 	"github.com/leadsync/leadsync/sinks"
 	"github.com/leadsync/leadsync/sinks/email"
 	"github.com/leadsync/leadsync/sinks/file"
@@ -29,8 +31,10 @@ import (
 // but this build does not is refused by name, so `leadsync check` says so.
 var (
 	sourceBuilders = map[string]func(config.Source, env) (providers.Source, error){
-		"hemnet": buildHemnet,
-		"reapit": buildReapit,
+		"hemnet":  buildHemnet,
+		"reapit":  buildReapit,
+		"rechat":  buildRechat,
+		"generic": buildGeneric,
 	}
 	sinkBuilders = map[string]func(config.Sink, *slog.Logger) (sinks.Sink, error){
 		"webhook":    buildWebhook,
@@ -60,6 +64,49 @@ func buildReapit(c config.Source, e env) (providers.Source, error) {
 		rc.KeyCache = e.store.KeyCache(c.Name)
 	}
 	return reapit.New(rc)
+}
+
+func buildRechat(c config.Source, _ env) (providers.Source, error) {
+	extra := make([]string, 0, len(c.Keys))
+	for _, k := range c.Keys {
+		extra = append(extra, k.Reveal())
+	}
+	return rechat.New(rechat.Config{Name: c.Name, Key: c.Key.Reveal(), ExtraKeys: extra, Topics: c.Topics})
+}
+
+// genericConfig maps a config entry to the generic provider's config; with
+// secrets false it leaves them out (for a dry run that must not need them).
+func genericConfig(c config.Source, secrets bool) (generic.Config, error) {
+	sig := c.Signature
+	gc := generic.Config{Name: c.Name, Header: sig.Header, Prefix: sig.Prefix, Encoding: sig.Encoding,
+		Algorithm: sig.Algorithm, Signed: sig.Signed, TimestampHeader: sig.TimestampHeader,
+		TimestampUnit: sig.TimestampUnit, IDHeader: sig.IDHeader, MaxClockSkew: defaultSkew,
+		EventID: c.EventID, EventTime: c.EventTime, Type: c.Type, Types: c.Types, Each: c.Each, Fields: c.Fields}
+	if c.MaxClockSkew != nil {
+		gc.MaxClockSkew = c.MaxClockSkew.D()
+	}
+	if !secrets {
+		return gc, nil
+	}
+	var all []string
+	for _, s := range sig.AllSecrets() {
+		all = append(all, s.Reveal())
+	}
+	if sig.Scheme == config.SchemeStandardWebhooks {
+		return generic.StandardWebhooks(gc, all...)
+	}
+	for _, s := range all {
+		gc.Secrets = append(gc.Secrets, []byte(s))
+	}
+	return gc, nil
+}
+
+func buildGeneric(c config.Source, _ env) (providers.Source, error) {
+	gc, err := genericConfig(c, true)
+	if err != nil {
+		return nil, err
+	}
+	return generic.New(gc)
 }
 
 func buildHemnet(c config.Source, _ env) (providers.Source, error) {
@@ -229,6 +276,12 @@ func CheckSupported(cfg *config.Config) error {
 	for i, s := range cfg.Sources {
 		if sourceBuilders[s.Provider] == nil {
 			errs = append(errs, fmt.Errorf("sources[%d].provider: %q is not supported by this build (supported: %s)", i, s.Provider, keys(sourceBuilders)))
+			continue
+		}
+		// Source constructors do no I/O: building one runs the provider's
+		// own checks (e.g. a generic source's pointers and field names).
+		if _, err := buildSource(s, env{log: slog.New(slog.DiscardHandler)}); err != nil {
+			errs = append(errs, fmt.Errorf("sources[%d] %q: %w", i, s.Name, err))
 		}
 	}
 	for i, s := range cfg.Sinks {
@@ -237,4 +290,10 @@ func CheckSupported(cfg *config.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// BuildSource builds one configured source on its own (for send-test).
+func BuildSource(c config.Source) (providers.Source, error) {
+	spec, err := buildSource(c, env{log: slog.New(slog.DiscardHandler)})
+	return spec.Source, err
 }

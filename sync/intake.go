@@ -224,19 +224,17 @@ func summarize(res []state.Result) answer {
 	return a
 }
 
-// keptHeaders are the request headers stored with the raw request: what a
-// replay or an operator needs, never credentials.
+// keptHeaders are the request headers stored with the raw request, so that
+// a replay maps exactly what arrived: all of them but credentials and
+// connection details.
 func keptHeaders(h http.Header) map[string]string {
-	out := map[string]string{}
+	out := make(map[string]string, len(h))
 	for k, v := range h {
-		lk := strings.ToLower(k)
-		switch {
-		case lk == "authorization", lk == "cookie", lk == "proxy-authorization":
+		switch strings.ToLower(k) {
+		case "authorization", "cookie", "proxy-authorization", "connection", "accept-encoding", "content-length":
 			continue
-		case lk == "content-type", lk == "user-agent", strings.HasPrefix(lk, "x-"),
-			strings.HasPrefix(lk, "reapit-"), strings.HasPrefix(lk, "webhook-"):
-			out[lk] = strings.Join(v, ", ")
 		}
+		out[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
 	return out
 }

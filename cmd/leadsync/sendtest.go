@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/leadsync/leadsync/providers/hemnet"
+	"github.com/leadsync/leadsync/providers/generic"
 	"github.com/leadsync/leadsync/providers/reapit"
+	"github.com/leadsync/leadsync/providers/rechat"
+	lsync "github.com/leadsync/leadsync/sync"
 	"github.com/leadsync/leadsync/sync/config"
 	"github.com/spf13/cobra"
 )
@@ -31,6 +34,18 @@ var testSenders = map[string]func(src config.Source, url string) (*http.Request,
 		// The sample is an SBOX (sandbox) applicant: its lead has test: true,
 		// so it reaches only sinks that ask for test leads.
 		return reapit.SignedRequest(url, reapit.Sample("", ""), src.ClientID.Reveal())
+	},
+	"rechat": func(src config.Source, url string) (*http.Request, error) {
+		return rechat.SignedRequest(url, src.Key.Reveal(), rechat.SampleContacts(1))
+	},
+	"generic": func(src config.Source, url string) (*http.Request, error) {
+		s, err := lsync.BuildSource(src)
+		if err != nil {
+			return nil, err
+		}
+		g := s.(*generic.Source)
+		now := time.Now()
+		return g.SignedRequest(url, g.Sample(now), now)
 	},
 }
 

@@ -60,7 +60,8 @@ type appendFile interface {
 // Sink is a file sink. It is safe for concurrent use; deliveries are
 // written one at a time.
 type Sink struct {
-	log *slog.Logger
+	log  *slog.Logger
+	path string
 
 	mu sync.Mutex
 	f  appendFile // nil once closed
@@ -70,7 +71,10 @@ type Sink struct {
 	undoTo int64
 }
 
-var _ sinks.Sink = (*Sink)(nil)
+var (
+	_ sinks.Sink   = (*Sink)(nil)
+	_ sinks.Eraser = (*Sink)(nil)
+)
 
 // New opens (or creates) c.Path for appending and cuts off a torn last line.
 // Errors name the key at fault.
@@ -89,7 +93,7 @@ func New(c Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("path: %w", err)
 	}
-	s := &Sink{log: log.With("sink", c.Name), f: f, undoTo: -1}
+	s := &Sink{log: log.With("sink", c.Name), path: c.Path, f: f, undoTo: -1}
 	if err := s.repairTail(c.Path, f); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("path: %w", err)

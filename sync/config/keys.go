@@ -38,7 +38,7 @@ var (
 		ProviderHemnet: {"keys", "max_clock_skew"},
 		ProviderReapit: {"client_id", "client_secret", "signature", "public_keys", "customers",
 			"topics", "api_url", "token_url", "reconcile", "max_clock_skew"},
-		ProviderRechat:  {"key", "topics"},
+		ProviderRechat:  {"key", "keys", "topics"},
 		ProviderGeneric: {"signature", "max_clock_skew", "event_id", "event_time", "type", "types", "each", "fields"},
 	}
 

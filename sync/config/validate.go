@@ -207,6 +207,12 @@ func (c *checker) rechat(path string, s *Source) {
 	case err != nil || len(b) != 32:
 		c.errorf(path+".key", "must be 64 hexadecimal characters")
 	}
+	// keys: the other brand webhooks' keys (one per topic), or the next key.
+	for i, k := range s.Keys {
+		if b, err := hex.DecodeString(k.Reveal()); err != nil || len(b) != 32 {
+			c.errorf(indexed(path+".keys", i), "must be 64 hexadecimal characters")
+		}
+	}
 	c.topics(path+".topics", s.Topics)
 }
 

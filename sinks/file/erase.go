@@ -1,0 +1,82 @@
+package file
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Erase rewrites the file without the lines match selects (a person's
+// leads, for GDPR erasure), and returns how many went. The new file is
+// written beside the old one, fsync'd and renamed over it, so a crash leaves
+// either file whole; the old file's blocks are freed with its inode.
+// Deliveries wait while it runs.
+func (s *Sink) Erase(match func(leadJSON []byte) bool) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return 0, errors.New("file sink closed")
+	}
+	tmp := s.path + ".erase"
+	n, err := s.copyWithout(tmp, match)
+	if err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	if n == 0 {
+		os.Remove(tmp)
+		return 0, nil
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("erase: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY, 0o640)
+	if err != nil {
+		return n, fmt.Errorf("erase: reopen: %w", err)
+	}
+	s.f.Close()
+	s.f = f
+	return n, nil
+}
+
+func (s *Sink) copyWithout(tmp string, match func([]byte) bool) (int, error) {
+	in, err := os.Open(s.path)
+	if err != nil {
+		return 0, fmt.Errorf("erase: %w", err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("erase: %w", err)
+	}
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 256<<10)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	n := 0
+	for sc.Scan() {
+		if match(sc.Bytes()) {
+			n++
+			continue
+		}
+		w.Write(sc.Bytes())
+		w.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("erase: read: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, fmt.Errorf("erase: write: %w", err)
+	}
+	if err := out.Sync(); err != nil {
+		return 0, fmt.Errorf("erase: fsync: %w", err)
+	}
+	return n, nil
+}
