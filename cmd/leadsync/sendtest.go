@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadsync/leadsync/providers/hemnet"
 	"github.com/leadsync/leadsync/providers/generic"
+	"github.com/leadsync/leadsync/providers/hemnet"
 	"github.com/leadsync/leadsync/providers/reapit"
 	"github.com/leadsync/leadsync/providers/rechat"
 	lsync "github.com/leadsync/leadsync/sync"
