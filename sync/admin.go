@@ -26,6 +26,10 @@ type Admin interface {
 	DeadLetters(ctx context.Context, sink string) ([]state.DeadLetter, error)
 	RetryDead(ctx context.Context, sink string, ids []string) (int, error)
 	Reconcile(ctx context.Context, source string, since time.Time) ([]RunResult, error)
+	DeadLetter(ctx context.Context, id string) (*state.DeadLetter, error)
+	DropDead(ctx context.Context, sink string, ids []string) (int, error)
+	Erase(ctx context.Context, email, phone string) (map[string]int, error)
+	Replay(ctx context.Context, eventIDs []string, since time.Time, source string) ([]ReplayResult, error)
 }
 
 // Local is the Admin of this process. Engine is nil for a stopped daemon.
@@ -68,6 +72,40 @@ func (l *Local) Reconcile(_ context.Context, source string, since time.Time) ([]
 	return l.Engine.Reconcile(source, since)
 }
 
+// DeadLetter implements Admin.
+func (l *Local) DeadLetter(_ context.Context, id string) (*state.DeadLetter, error) {
+	d, err := l.Store.DeadLetter(id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, fmt.Errorf("no dead letter %q: %w", id, errNotFound)
+	}
+	return &d, err
+}
+
+// DropDead implements Admin. ids must not be empty: dropping every letter
+// of a sink is DropDead(sink, nil) in the store, which the CLI asks for
+// explicitly (--all).
+func (l *Local) DropDead(_ context.Context, sink string, ids []string) (int, error) {
+	return l.Store.DropDead(sink, ids)
+}
+
+// Erase implements Admin.
+func (l *Local) Erase(_ context.Context, email, phone string) (map[string]int, error) {
+	if l.Engine != nil {
+		return l.Engine.Erase(email, phone)
+	}
+	return l.Store.Erase(email, phone)
+}
+
+// Replay implements Admin.
+func (l *Local) Replay(_ context.Context, ids []string, since time.Time, source string) ([]ReplayResult, error) {
+	if l.Engine == nil {
+		return nil, errors.New("replay needs the sources: build an engine for the store")
+	}
+	return l.Engine.Replay(ids, since, source)
+}
+
+var errNotFound = errors.New("not found")
+
 func (e *Engine) pokeAll() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -93,6 +131,31 @@ func AdminHandler(a Admin) http.Handler {
 		n, err := a.RetryDead(r.Context(), req.Sink, req.IDs)
 		reply(w)(countReply{N: n}, err)
 	})
+	mux.HandleFunc("GET /v1/dlq/{id}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w)(a.DeadLetter(r.Context(), r.PathValue("id")))
+	})
+	mux.HandleFunc("POST /v1/dlq/drop", func(w http.ResponseWriter, r *http.Request) {
+		var req idsRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		n, err := a.DropDead(r.Context(), req.Sink, req.IDs)
+		reply(w)(countReply{N: n}, err)
+	})
+	mux.HandleFunc("POST /v1/erase", func(w http.ResponseWriter, r *http.Request) {
+		var req eraseRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w)(a.Erase(r.Context(), req.Email, req.Phone))
+	})
+	mux.HandleFunc("POST /v1/replay", func(w http.ResponseWriter, r *http.Request) {
+		var req replayRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		reply(w)(a.Replay(r.Context(), req.IDs, req.Since, req.Source))
+	})
 	mux.HandleFunc("POST /v1/reconcile", func(w http.ResponseWriter, r *http.Request) {
 		var req reconcileRequest
 		if !decode(w, r, &req) {
@@ -106,6 +169,17 @@ func AdminHandler(a Admin) http.Handler {
 type reconcileRequest struct {
 	Source string    `json:"source,omitempty"`
 	Since  time.Time `json:"since,omitzero"`
+}
+
+type eraseRequest struct {
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+type replayRequest struct {
+	IDs    []string  `json:"ids,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Source string    `json:"source,omitempty"`
 }
 
 type idsRequest struct {
@@ -125,8 +199,11 @@ func reply(w http.ResponseWriter) func(v any, err error) {
 	return func(v any, err error) {
 		if err != nil {
 			code := http.StatusInternalServerError
-			if errors.Is(err, errBadRequest) {
+			switch {
+			case errors.Is(err, errBadRequest):
 				code = http.StatusBadRequest
+			case errors.Is(err, errNotFound):
+				code = http.StatusNotFound
 			}
 			writeJSON(w, code, errorReply{Error: err.Error()})
 			return
@@ -244,6 +321,31 @@ func (c *Client) DeadLetters(ctx context.Context, sink string) ([]state.DeadLett
 func (c *Client) Reconcile(ctx context.Context, source string, since time.Time) ([]RunResult, error) {
 	var out []RunResult
 	return out, c.call(ctx, http.MethodPost, "/v1/reconcile", reconcileRequest{Source: source, Since: since}, &out)
+}
+
+// DeadLetter implements Admin.
+func (c *Client) DeadLetter(ctx context.Context, id string) (*state.DeadLetter, error) {
+	var d state.DeadLetter
+	return &d, c.call(ctx, http.MethodGet, "/v1/dlq/"+url.PathEscape(id), nil, &d)
+}
+
+// DropDead implements Admin.
+func (c *Client) DropDead(ctx context.Context, sink string, ids []string) (int, error) {
+	var r countReply
+	err := c.call(ctx, http.MethodPost, "/v1/dlq/drop", idsRequest{Sink: sink, IDs: ids}, &r)
+	return r.N, err
+}
+
+// Erase implements Admin.
+func (c *Client) Erase(ctx context.Context, email, phone string) (map[string]int, error) {
+	var out map[string]int
+	return out, c.call(ctx, http.MethodPost, "/v1/erase", eraseRequest{Email: email, Phone: phone}, &out)
+}
+
+// Replay implements Admin.
+func (c *Client) Replay(ctx context.Context, ids []string, since time.Time, source string) ([]ReplayResult, error) {
+	var out []ReplayResult
+	return out, c.call(ctx, http.MethodPost, "/v1/replay", replayRequest{IDs: ids, Since: since, Source: source}, &out)
 }
 
 // RetryDead implements Admin.

@@ -80,6 +80,9 @@ type Options struct {
 	OnStopping func()
 	// Version is reported by status.
 	Version string
+	// Retention: raw requests, events, delivered leads and dead letters
+	// older than this are pruned hourly; 0 keeps everything.
+	Retention time.Duration
 }
 
 // wiring is what a reload replaces, swapped atomically: a request sees
@@ -217,6 +220,8 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	e.mu.Unlock()
 	e.recon.start(e.wiring.Load())
 
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); e.pruneLoop(dctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if e.o.OnReady != nil {
@@ -246,6 +251,7 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	e.running = false
 	e.mu.Unlock()
 	stopDispatch()
+	<-pruneDone
 	e.waitLoops(deadline, cancelDeliveries)
 	e.mu.Lock()
 	for _, d := range e.disp {
@@ -371,3 +377,23 @@ func (e *Engine) NoteReloadFailure() { e.metrics.reloads.WithLabelValues("failur
 
 // Store is the engine's store.
 func (e *Engine) Store() *state.Store { return e.o.Store }
+
+// pruneLoop applies the retention a minute after start and hourly after
+// that, until ctx is done. Prune works in small transactions, so intake
+// interleaves with it.
+func (e *Engine) pruneLoop(ctx context.Context) {
+	if e.o.Retention <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			e.prune(e.o.Retention)
+			t.Reset(time.Hour)
+		}
+	}
+}

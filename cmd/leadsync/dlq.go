@@ -65,18 +65,13 @@ retry them; or drop them.`,
 				return err
 			}
 			defer closeFn()
-			dl, err := a.DeadLetters(cmd.Context(), "")
+			d, err := a.DeadLetter(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return fmt.Errorf("%w (see leadsync dlq list)", err)
 			}
-			for _, d := range dl {
-				if d.ID == args[0] {
-					enc := json.NewEncoder(g.out)
-					enc.SetIndent("", "  ")
-					return enc.Encode(d)
-				}
-			}
-			return fmt.Errorf("no dead letter %q (see leadsync dlq list)", args[0])
+			enc := json.NewEncoder(g.out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(d)
 		},
 	}
 
@@ -111,6 +106,39 @@ retry them; or drop them.`,
 	}
 	retry.Flags().BoolVar(&all, "all", false, "every dead letter (of --sink, if given)")
 	retry.Flags().StringVar(&retrySink, "sink", "", "only this sink")
-	dlq.AddCommand(list, show, retry)
+	var dropAll bool
+	var dropSink string
+	drop := &cobra.Command{
+		Use:   "drop ID... | --all --sink S",
+		Short: "Delete dead letters for good",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0 && !dropAll:
+				return errors.New("name dead letter ids, or --all --sink S")
+			case len(args) > 0 && dropAll:
+				return errors.New("give ids or --all, not both")
+			case dropAll && dropSink == "":
+				return errors.New("--all drops every dead letter of one sink: name it with --sink")
+			}
+			a, _, closeFn, err := adminFor(g, readWrite)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			n, err := a.DropDead(cmd.Context(), dropSink, args)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "%d dead letters dropped\n", n)
+			if len(args) > 0 && n < len(args) {
+				fmt.Fprintf(g.errw, "%d of the ids were not found\n", len(args)-n)
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	drop.Flags().BoolVar(&dropAll, "all", false, "every dead letter of --sink")
+	drop.Flags().StringVar(&dropSink, "sink", "", "the sink (with --all)")
+	dlq.AddCommand(list, show, retry, drop)
 	return dlq
 }

@@ -93,6 +93,7 @@ func serve(ctx context.Context, g *globals) error {
 	eng, err := lsync.New(lsync.Options{
 		Store: st, Sources: built.Sources, Sinks: built.Sinks, MaxBody: int64(cfg.MaxBody),
 		TrustedProxies: built.TrustedProxies, Logger: log, Metrics: metrics, Drain: cfg.Drain.D(), Version: version,
+		Retention: cfg.Retention.D(),
 		OnReady: func() {
 			log.Info("leadsync ready", "listen", ln.Addr().String(), "state", st.Path(), "admin_socket", cfg.AdminSocket,
 				"sources", len(built.Sources), "sinks", len(built.Sinks), "version", version,
