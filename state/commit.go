@@ -69,7 +69,7 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 			wroteRaw = wroteRaw || r.Status != lead.StatusDuplicate
 		}
 		if wroteRaw {
-			return tx.Bucket(bRaw).Put(rawKey, rawVal)
+			return appendBucket(tx, bRaw).Put(rawKey, rawVal)
 		}
 		return nil
 	})
@@ -102,11 +102,12 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	}
 
 	r := Result{EventID: evID, Status: ev.Status, Reason: ev.Reason}
+	single := ev.Version.IsZero() && ev.Key == ev.EntityKey && ev.VersionKey == ""
 	if ev.Lead != nil && ev.EntityKey != "" {
 		r.LeadID = lead.LeadID(ev.EntityKey)
 	}
 	if r.Status == lead.StatusAccepted {
-		stale, err := applyVersion(tx, r.LeadID, evID, ev.Version)
+		stale, err := applyVersion(tx, r.LeadID, evID, ev.Version, single)
 		if err != nil {
 			return r, err
 		}
@@ -115,11 +116,8 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		}
 	}
 	if r.Status == lead.StatusAccepted {
-		if err := tx.Bucket(bLeads).Put([]byte(r.LeadID), it.LeadJSON); err != nil {
-			return r, err
-		}
 		for _, sink := range it.Sinks {
-			if err := enqueue(tx, sink, r.LeadID, evID, lead.DeliveryID(ev.Key, sink), it.LeadJSON, received); err != nil {
+			if err := enqueue(tx, sink, r.LeadID, evID, lead.DeliveryID(ev.Key, sink), it.LeadJSON, received, single); err != nil {
 				return r, err
 			}
 		}
@@ -130,7 +128,10 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	erec := eventRecord{EventID: evID, Source: source, Status: r.Status, Reason: r.Reason,
 		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks,
 		VK: string(vkID)}
-	if err := putJSON(tx.Bucket(bEvents), evKey, &erec); err != nil {
+	if r.Status == lead.StatusAccepted {
+		erec.Lead = it.LeadJSON
+	}
+	if err := putJSON(appendBucket(tx, bEvents), evKey, &erec); err != nil {
 		return r, err
 	}
 	drec := dedupeRecord{EventID: evID, Status: r.Status, LeadID: r.LeadID, Received: received, EventKey: evKey}
@@ -152,8 +153,14 @@ func duplicateOf(prev []byte, evID string) Result {
 }
 
 // applyVersion records evID as the newest version of leadID unless a newer
-// one was applied already, in which case it reports stale.
-func applyVersion(tx *bolt.Tx, leadID, evID string, v time.Time) (stale bool, err error) {
+// one was applied already, in which case it reports stale. An entity that
+// is its own single event (a Hemnet contact: no version, and the event key
+// is the entity key) can have no other version, so nothing is recorded for
+// it: that saves a write at a random key on every such commit.
+func applyVersion(tx *bolt.Tx, leadID, evID string, v time.Time, single bool) (stale bool, err error) {
+	if single {
+		return false, nil
+	}
 	b := tx.Bucket(bVersions)
 	var ver int64
 	if !v.IsZero() {
@@ -173,10 +180,19 @@ func applyVersion(tx *bolt.Tx, leadID, evID string, v time.Time) (stale bool, er
 // not yet sent. (If the older one is being delivered right now, the
 // dispatcher holds the new one back until that attempt ends, so one entity on
 // one sink is delivered in order.)
-func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body []byte, due int64) error {
+//
+// An entity that is its own single event (see applyVersion) gets no newer
+// version to replace it, so it is not indexed in pending: that saves a write
+// at a random key per sink on every such commit.
+func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body []byte, due int64, single bool) error {
 	sb, err := sinkBuckets(tx, sink)
 	if err != nil {
 		return err
+	}
+	if single {
+		sb.outbox.FillPercent = 0.95
+		e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Lead: body}
+		return putJSON(sb.outbox, timeKey(time.Unix(0, due), delivID), &e)
 	}
 	if old := sb.pending.Get([]byte(leadID)); old != nil {
 		if err := sb.outbox.Delete(old); err != nil {
@@ -185,6 +201,7 @@ func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body []byte, due i
 	}
 	key := timeKey(time.Unix(0, due), delivID)
 	e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Lead: body}
+	sb.outbox.FillPercent = 0.95
 	if err := putJSON(sb.outbox, key, &e); err != nil {
 		return err
 	}
@@ -206,9 +223,25 @@ func bumpStat(tx *bolt.Tx, source, status string, at int64) error {
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
-	data, err := json.Marshal(v)
+	var data []byte
+	var err error
+	if e, ok := v.(interface{ encode() ([]byte, error) }); ok {
+		data, err = e.encode()
+	} else {
+		data, err = json.Marshal(v)
+	}
 	if err != nil {
 		return err
 	}
 	return b.Put(k, data)
+}
+
+// appendBucket returns a bucket whose keys grow with time (raw, events,
+// outbox): nearly every insert lands at its end, so pages are split full
+// rather than half full (bbolt's default suits random inserts), which
+// halves the pages each commit writes and the file holds.
+func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = 0.95
+	return b
 }

@@ -46,11 +46,19 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	counts := map[string]int{"leads": 0, "events": 0, "raw": 0, "outbox": 0, "dead": 0}
 	// The sets below are read by match on the writer goroutine and filled by
 	// deleted on this one, between steps (s.update orders the two).
+	// The leads are found in the events that produced them; those events go
+	// in the events sweep below, counted there.
 	leads := map[string]bool{}
-	n, _, err := s.run(sweep{bucket: bLeads,
-		match:   func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) { return p.lead(v), nil },
-		deleted: func(k, _ []byte) { leads[string(k)] = true }})
-	counts["leads"] += n
+	n, _, err := s.run(sweep{bucket: bEvents,
+		match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
+			var er eventRecord
+			if json.Unmarshal(v, &er) == nil && er.LeadID != "" && er.Lead != nil && p.lead(er.Lead) {
+				leads[er.LeadID] = true
+			}
+			return false, nil
+		}})
+	_ = n // the sweep deletes nothing
+	counts["leads"] = len(leads)
 	if err != nil {
 		return counts, err
 	}

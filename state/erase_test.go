@@ -127,7 +127,7 @@ func TestEraseRemovesThePersonEverywhere(t *testing.T) {
 		t.Fatalf("erased data in the state dir after the retry: %v", hits)
 	}
 	s.Close()
-	leads := keys(t, dir, "leads")
+	leads := leadsInEvents(t, dir)
 	if len(leads) != others || leads[leadID("pc1")] || leads[leadID("pc3")] {
 		t.Fatalf("%d leads left, erased ones among them: %v", len(leads), leads[leadID("pc1")])
 	}

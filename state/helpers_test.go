@@ -96,3 +96,28 @@ func dueAll(t *testing.T, s *state.Store, sink string) []state.Entry {
 	}
 	return es
 }
+
+// leadsInEvents returns the lead ids of the events stored in dir (a lead's
+// JSON lives in the events that produced it).
+func leadsInEvents(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	db, err := bolt.Open(dir+"/"+state.FileName, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("open for inspection: %v", err)
+	}
+	defer db.Close()
+	out := map[string]bool{}
+	db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("events")).ForEach(func(_, v []byte) error {
+			var er struct {
+				LeadID string          `json:"lead_id"`
+				Lead   json.RawMessage `json:"lead"`
+			}
+			if json.Unmarshal(v, &er) == nil && er.LeadID != "" && er.Lead != nil {
+				out[er.LeadID] = true
+			}
+			return nil
+		})
+	})
+	return out
+}

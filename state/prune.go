@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/leadsync/leadsync/sync/lead"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -18,18 +17,18 @@ import (
 //     the aliases of later sightings, all named by the events record), so a
 //     provider retry after the retention is taken as new,
 //   - dead letters that died before olderThan,
-//   - delivered leads: no pending outbox entry in any sink, no dead letter,
-//     and last event older than olderThan; with their versions record, as
-//     the entity is forgotten whole.
+//   - the versions records of entities whose last event is older than
+//     olderThan and that have no pending delivery and no dead letter (a
+//     lead's JSON lives in its events, so it goes with them).
 //
 // Pending deliveries are kept however old: retention never loses a lead that
 // has not reached its sinks. Each step is one writer transaction of at most
 // batch keys (default 256 when batch <= 0), so intake interleaves with a
 // prune of any size. It returns how many records went, by bucket ("raw",
-// "events", "dedupe", "dead", "leads", "versions"). bbolt keeps the freed
+// "events", "dedupe", "dead", "versions"). bbolt keeps the freed
 // pages for reuse; the file shrinks only with Compact or Rewrite.
 func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
-	counts := map[string]int{"raw": 0, "events": 0, "dedupe": 0, "dead": 0, "leads": 0, "versions": 0}
+	counts := map[string]int{"raw": 0, "events": 0, "dedupe": 0, "dead": 0, "versions": 0}
 	if olderThan.Unix() <= 0 { // nothing can be older (and UnixNano would overflow)
 		return counts, nil
 	}
@@ -88,13 +87,15 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 		return counts, err
 	}
 
-	// Leads are keyed by id, not time, so this one is a walk over the whole
-	// bucket — one record per entity, far fewer than events — in steps.
+	// Version records are keyed by lead id, not time, so this one is a walk
+	// over the whole bucket — one record per versioned entity, far fewer
+	// than events — in steps. An entity is forgotten once its last event is
+	// older than the cut and it has nothing pending or dead.
 	var deadOf map[string]bool // lead ids with a dead letter, as of deadTx
 	var deadTx *bolt.Tx
-	n, extra, err = s.run(sweep{bucket: bLeads, batch: batch,
+	n, extra, err = s.run(sweep{bucket: bVersions, batch: batch,
 		match: func(tx *bolt.Tx, k, v []byte, n map[string]int) (bool, error) {
-			if lastEvent(tx, k, v) >= cut {
+			if lastEvent(tx, v) >= cut {
 				return false, nil
 			}
 			for _, sink := range rootNames(tx, "pending/") {
@@ -102,49 +103,32 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 					return false, nil
 				}
 			}
-			if deadTx != tx { // once per step, and only when a lead is old and delivered
+			if deadTx != tx { // once per step, and only when an entity is old and delivered
 				deadOf, deadTx = deadLeads(tx), tx
 			}
-			if deadOf[string(k)] {
-				return false, nil
-			}
-			vb := tx.Bucket(bVersions)
-			if vb.Get(k) != nil {
-				if err := vb.Delete(k); err != nil {
-					return false, err
-				}
-				n["versions"]++
-			}
-			return true, nil
+			return !deadOf[string(k)], nil
 		}})
-	counts["leads"] += n
+	counts["versions"] += n
 	addCounts(counts, extra)
 	return counts, err
 }
 
-// lastEvent is when the event that produced the stored lead k was received:
-// from its versions record and that event's dedupe record, or else the
-// lead's own received_at. 0 when neither is known (its events are pruned).
-func lastEvent(tx *bolt.Tx, k, leadJSON []byte) int64 {
-	var last int64
-	if v := tx.Bucket(bVersions).Get(k); v != nil {
-		var vr versionRecord
-		if json.Unmarshal(v, &vr) == nil && vr.EventID != "" {
-			if d := tx.Bucket(bDedupe).Get([]byte(vr.EventID)); d != nil {
-				var dr dedupeRecord
-				if json.Unmarshal(d, &dr) == nil {
-					last = dr.Received
-				}
-			}
-		}
+// lastEvent is when the event of versions record v was received, from its
+// dedupe record; 0 when that is gone (pruned with its event).
+func lastEvent(tx *bolt.Tx, v []byte) int64 {
+	var vr versionRecord
+	if json.Unmarshal(v, &vr) != nil || vr.EventID == "" {
+		return 0
 	}
-	var l struct {
-		ReceivedAt lead.Time `json:"received_at"`
+	d := tx.Bucket(bDedupe).Get([]byte(vr.EventID))
+	if d == nil {
+		return 0
 	}
-	if json.Unmarshal(leadJSON, &l) == nil && !l.ReceivedAt.IsZero() && l.ReceivedAt.UnixNano() > last {
-		last = l.ReceivedAt.UnixNano()
+	var dr dedupeRecord
+	if json.Unmarshal(d, &dr) != nil {
+		return 0
 	}
-	return last
+	return dr.Received
 }
 
 // deadLeads is the set of lead ids that have a dead letter in any sink. Dead

@@ -119,7 +119,7 @@ func TestPruneRetention(t *testing.T) {
 	if err != nil {
 		t.Fatalf("prune: %v", err)
 	}
-	want := map[string]int{"raw": cutMin, "events": cutMin, "dedupe": cutMin, "dead": 50, "leads": 400, "versions": 400}
+	want := map[string]int{"raw": cutMin, "events": cutMin, "dedupe": cutMin, "dead": 50, "versions": 400}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("prune = %v, want %v", got, want)
 	}
@@ -157,14 +157,14 @@ func TestPruneRetention(t *testing.T) {
 		t.Fatalf("retry of a kept event = %+v", r)
 	}
 	s.Close()
-	leads := keys(t, dir, "leads")
+	versions := keys(t, dir, "versions")
 	for _, id := range keep {
-		if !leads[id] {
-			t.Errorf("lead %s (pending or with a dead letter) was pruned", id)
+		if !versions[id] {
+			t.Errorf("entity %s (pending or with a dead letter) was pruned", id)
 		}
 	}
-	if n := len(leads); n != entities-400+int(during.Load()) {
-		t.Fatalf("%d leads left, want %d", n, entities-400+during.Load())
+	if n := len(versions); n != entities-400+int(during.Load()) {
+		t.Fatalf("%d entities left, want %d", n, entities-400+during.Load())
 	}
 	if n := len(keys(t, dir, "dedupe")); n != events-cutMin+int(during.Load()) {
 		t.Fatalf("%d dedupe records left, want %d", n, events-cutMin+during.Load())

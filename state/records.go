@@ -38,6 +38,9 @@ type eventRecord struct {
 	// so that retention prunes them with it.
 	VK      string   `json:"vk,omitempty"`
 	Aliases []string `json:"aliases,omitempty"`
+	// Lead is the lead JSON an accepted event produced: what replay
+	// compares a re-mapping with, and where erase finds a person.
+	Lead json.RawMessage `json:"lead,omitempty"`
 }
 
 // RawRequest is a request as received: what replay re-maps.
@@ -96,4 +99,45 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// Records that carry a lead are encoded with the lead JSON spliced in as it
+// is: json.Marshal would validate and re-compact ~1 KB per record on the
+// writer's goroutine, which is the one thing every commit waits for. The
+// lead JSON is compact already (lead.Lead.Marshal), and decoding reads it
+// back into the RawMessage field as usual.
+
+func (e *eventRecord) encode() ([]byte, error) {
+	c := *e
+	c.Lead = nil
+	return spliceLead(&c, e.Lead)
+}
+
+func (e *Entry) encode() ([]byte, error) {
+	c := *e
+	c.Lead = nil
+	return spliceLead(&c, e.Lead)
+}
+
+func (d *DeadLetter) encode() ([]byte, error) {
+	c := *d
+	c.Lead = nil
+	return spliceLead(&c, d.Lead)
+}
+
+// spliceLead marshals meta (whose lead field is empty, so omitted) and adds
+// `"lead":<leadJSON>` before its closing brace.
+func spliceLead(meta any, leadJSON []byte) ([]byte, error) {
+	m, err := json.Marshal(meta)
+	if err != nil || len(leadJSON) == 0 {
+		return m, err
+	}
+	out := make([]byte, 0, len(m)+len(leadJSON)+8)
+	out = append(out, m[:len(m)-1]...)
+	if len(m) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"lead":`...)
+	out = append(out, leadJSON...)
+	return append(out, '}'), nil
 }

@@ -236,13 +236,14 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		r.Status, r.Reason = lead.StatusStale, "older than the version already applied"
 		return r, nil
 	}
-	leads := tx.Bucket(bLeads)
-	if stored := leads.Get([]byte(r.LeadID)); stored != nil && sameLead(stored, it.LeadJSON) {
-		r.Status = StatusUnchanged
-		return r, nil
-	}
-	if err := leads.Put([]byte(r.LeadID), it.LeadJSON); err != nil {
-		return r, err
+	eb := tx.Bucket(bEvents)
+	if len(prev.EventKey) > 0 {
+		var er eventRecord
+		if v := eb.Get(prev.EventKey); v != nil && json.Unmarshal(v, &er) == nil &&
+			er.Lead != nil && sameLead(er.Lead, it.LeadJSON) {
+			r.Status = StatusUnchanged
+			return r, nil
+		}
 	}
 	var ver int64
 	if !ev.Version.IsZero() {
@@ -255,7 +256,7 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	tag := hex.EncodeToString(sum[:])[:8]
 	for _, sink := range it.Sinks {
 		id := lead.DeliveryID(ev.Key+"\x00replay\x00"+tag, sink)
-		if err := enqueue(tx, sink, r.LeadID, evID, id, it.LeadJSON, now); err != nil {
+		if err := enqueue(tx, sink, r.LeadID, evID, id, it.LeadJSON, now, false); err != nil {
 			return r, err
 		}
 	}
@@ -266,11 +267,11 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	if len(prev.EventKey) == 0 {
 		return r, nil // an alias of another event: it has no records of its own
 	}
-	eb := tx.Bucket(bEvents)
 	if v := eb.Get(prev.EventKey); v != nil {
 		var er eventRecord
 		if json.Unmarshal(v, &er) == nil {
 			er.Status, er.Reason, er.LeadID, er.Sinks = lead.StatusAccepted, "", r.LeadID, it.Sinks
+			er.Lead = it.LeadJSON
 			if err := putJSON(eb, prev.EventKey, &er); err != nil {
 				return r, err
 			}

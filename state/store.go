@@ -55,7 +55,6 @@ var (
 	bEvents   = []byte("events")
 	bRaw      = []byte("raw")
 	bVersions = []byte("versions")
-	bLeads    = []byte("leads")
 	bStats    = []byte("stats")
 	bCursors  = []byte("cursors")
 )
@@ -158,7 +157,7 @@ func Open(dir string, o Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bLeads, bStats, bCursors} {
+		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bStats, bCursors} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("init state: %w", err)
 			}

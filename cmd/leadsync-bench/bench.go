@@ -58,7 +58,11 @@ func (b *bench) run() error {
 	host, _ := os.Hostname()
 	fmt.Printf("leadsync-bench %s on %s: %d CPUs, %s, Go %s\n\n", time.Now().UTC().Format("2006-01-02"), host,
 		runtime.NumCPU(), cpuModel(), runtime.Version())
-	if err := b.intake("empty store", "", nil); err != nil {
+	var env []string
+	if p := os.Getenv("BENCH_PROFILE"); p != "" {
+		env = append(env, "LEADSYNC_CPUPROFILE="+p)
+	}
+	if err := b.intake("empty store", "", env); err != nil {
 		return err
 	}
 	if b.o.suite != "all" {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,18 @@ func newLogger(cfg *config.Config) (*slog.Logger, *slog.LevelVar) {
 func notify(state string) { daemon.SdNotify(false, state) }
 
 func serve(ctx context.Context, g *globals) error {
+	// LEADSYNC_CPUPROFILE=FILE profiles the whole run (for the benchmark).
+	if path := os.Getenv("LEADSYNC_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cfg, err := loadConfig(g)
 	if err != nil {
 		return err
