@@ -115,3 +115,9 @@ func Answer(err error) (int, string) {
 type Eraser interface {
 	Erase(match func(leadJSON []byte) bool) (int, error)
 }
+
+// Previewer is implemented by sinks that can show what they would send for
+// a delivery without sending it (a dry run: `leadsync explain`).
+type Previewer interface {
+	Preview(d Delivery) ([]byte, error)
+}

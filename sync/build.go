@@ -133,27 +133,33 @@ func buildWebhook(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 func buildEmail(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 	return email.New(email.Config{Name: c.Name, Host: c.Host, Port: c.Port, TLS: c.TLS,
 		Username: c.Username.Reveal(), Password: c.Password.Reveal(), From: c.From, To: c.To, ToAgent: c.ToAgent,
+		Subject: c.Subject, TextTemplate: c.TextTemplate, HTMLTemplate: c.HTMLTemplate,
 		Timeout: c.Effective.Timeout.D(), Logger: log})
 }
 
 func buildRechatSink(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 	return rechatsink.New(rechatsink.Config{Name: c.Name, APIURL: c.APIURL, Channel: c.Channel.Reveal(),
+		LeadSource: c.LeadSource, SourceType: c.SourceType, Tags: c.Tags,
 		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
 }
 
 func buildHubSpot(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 	return hubspot.New(hubspot.Config{Name: c.Name, Token: c.Token.Reveal(), APIURL: c.APIURL,
+		Properties: c.Properties, Constants: c.Constants,
 		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
 }
 
 func buildPipedrive(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 	return pipedrive.New(pipedrive.Config{Name: c.Name, Token: c.Token.Reveal(), APIURL: c.APIURL,
+		Properties: c.Properties, Constants: c.Constants,
 		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
 }
 
 func buildSalesforce(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 	return salesforce.New(salesforce.Config{Name: c.Name, InstanceURL: c.InstanceURL, ClientID: c.ClientID.Reveal(),
 		ClientSecret: c.ClientSecret.Reveal(), ExternalIDField: c.ExternalIDField,
+		Properties: c.Properties, Constants: c.Constants, APIVersion: c.APIVersion,
+		DefaultLastName: c.DefaultLastName, DefaultCompany: c.DefaultCompany,
 		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
 }
 
@@ -285,9 +291,22 @@ func CheckSupported(cfg *config.Config) error {
 		}
 	}
 	for i, s := range cfg.Sinks {
-		if sinkBuilders[s.Type] == nil {
+		build := sinkBuilders[s.Type]
+		if build == nil {
 			errs = append(errs, fmt.Errorf("sinks[%d].type: %q is not supported by this build (supported: %s)", i, s.Type, keys(sinkBuilders)))
+			continue
 		}
+		if s.Type == config.SinkFile {
+			continue // building it would create the file
+		}
+		// The other constructors do no I/O: building runs each sink's own
+		// checks (e.g. a CRM's field mapping).
+		sk, err := build(s, slog.New(slog.DiscardHandler))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sinks[%d] %q: %w", i, s.Name, err))
+			continue
+		}
+		sk.Close()
 	}
 	return errors.Join(errs...)
 }

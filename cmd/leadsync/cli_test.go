@@ -199,3 +199,36 @@ func TestSinkOutageAndDeadLetter(t *testing.T) {
 func sendSample(url, id string) (int, error) {
 	return send(url, hemnetSample(id))
 }
+
+// TestExplainIsADryRun maps a Hemnet payload with the config and shows, per
+// sink, whether the lead goes there and what would be sent, creating nothing.
+func TestExplainIsADryRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "leadsync.yaml")
+	os.WriteFile(cfg, []byte(`state_dir: `+filepath.Join(dir, "state")+`
+sources:
+  - {name: hemnet, provider: hemnet, keys: [k]}
+sinks:
+  - {name: agents, type: email, host: 127.0.0.1, port: 2525, tls: none, from: leads@agency.example, to: [office@agency.example]}
+  - {name: deletions, type: webhook, url: "http://127.0.0.1:9/x", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, match: {actions: [deleted]}}
+  - {name: archive, type: file, path: `+filepath.Join(dir, "never.jsonl")+`}
+`), 0o600)
+	payload := filepath.Join(dir, "payload.json")
+	os.WriteFile(payload, hemnetSample("explain-1"), 0o600)
+	out, code := runCLI(t, dir, nil, "explain", "--config", cfg, "--source", "hemnet", payload)
+	if code != 0 {
+		t.Fatalf("explain: exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{"event 1: accepted", `"entity_id": "explain-1"`, "sink agents (email): would send",
+		"Message-ID: <msg_preview@leadsync>", "sink deletions (webhook): not matched", "sink archive (file): would send"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "never.jsonl")); !os.IsNotExist(err) {
+		t.Errorf("explain created the file sink's file")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state")); !os.IsNotExist(err) {
+		t.Errorf("explain created the state dir")
+	}
+}

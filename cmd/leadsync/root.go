@@ -60,6 +60,6 @@ Quick start:
 	root.SetOut(out)
 	root.SetErr(errw)
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo)")
-	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newDLQ(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newVersion(g))
+	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newDLQ(g), newExplain(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newVersion(g))
 	return root
 }

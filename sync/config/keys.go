@@ -44,13 +44,15 @@ var (
 
 	sinkCommonKeys = []string{"name", "type", "match", "delivery"}
 	sinkKeys       = map[string][]string{
-		SinkWebhook:    {"url", "secret", "headers"},
-		SinkFile:       {"path"},
-		SinkEmail:      {"host", "port", "tls", "username", "password", "from", "to", "to_agent"},
-		SinkHubSpot:    {"token", "api_url"},
-		SinkPipedrive:  {"token", "api_url"},
-		SinkSalesforce: {"instance_url", "client_id", "client_secret", "external_id_field"},
-		SinkRechat:     {"channel", "token", "api_url"},
+		SinkWebhook: {"url", "secret", "headers"},
+		SinkFile:    {"path"},
+		SinkEmail: {"host", "port", "tls", "username", "password", "from", "to", "to_agent",
+			"subject", "text_template", "html_template"},
+		SinkHubSpot:   {"token", "api_url", "properties", "constants"},
+		SinkPipedrive: {"token", "api_url", "properties", "constants"},
+		SinkSalesforce: {"instance_url", "client_id", "client_secret", "external_id_field", "properties", "constants",
+			"api_version", "default_last_name", "default_company"},
+		SinkRechat: {"channel", "token", "api_url", "lead_source", "source_type", "tags"},
 	}
 )
 

@@ -128,7 +128,27 @@ type Sink struct {
 	ExternalIDField string `yaml:"external_id_field"`
 
 	// rechat
-	Channel Secret `yaml:"channel"`
+	Channel    Secret   `yaml:"channel"`
+	LeadSource string   `yaml:"lead_source"` // default "leadsync"
+	SourceType string   `yaml:"source_type"` // default "Website"
+	Tags       []string `yaml:"tags"`
+
+	// hubspot, pipedrive, salesforce: field mapping. Properties maps a lead
+	// field (a dotted path of the lead JSON, e.g. person.email) to the CRM's
+	// property/field name ("" drops a default); Constants are extra fixed
+	// fields (e.g. LeadSource: Hemnet).
+	Properties map[string]string `yaml:"properties"`
+	Constants  map[string]string `yaml:"constants"`
+
+	// salesforce
+	APIVersion      string `yaml:"api_version"`       // e.g. v62.0
+	DefaultLastName string `yaml:"default_last_name"` // when the lead has none (LastName is required)
+	DefaultCompany  string `yaml:"default_company"`   // Company is required
+
+	// email: templates overriding the defaults (text/template, html/template)
+	Subject      string `yaml:"subject"`
+	TextTemplate string `yaml:"text_template"`
+	HTMLTemplate string `yaml:"html_template"`
 
 	// Effective delivery settings: Config.Delivery overlaid with Delivery.
 	// Filled in by Load.
