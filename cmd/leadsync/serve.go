@@ -128,7 +128,13 @@ func serve(ctx context.Context, g *globals) error {
 		}
 	}()
 	go watchdog(ctx)
-	go reloadOnHUP(ctx, cfg, eng, log, level)
+	// SIGHUP is caught from before READY=1 until serve returns: with Go's
+	// default action a reload right after start, or during the drain, would
+	// kill the daemon.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHUP(ctx, hup, cfg, eng, log, level)
 
 	err = eng.Run(ctx, ln)
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -138,11 +144,9 @@ func serve(ctx context.Context, g *globals) error {
 	return nil
 }
 
-// reloadOnHUP reloads the config on every SIGHUP until ctx is done.
-func reloadOnHUP(ctx context.Context, cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog.LevelVar) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnHUP reloads the config on every signal from hup until ctx is
+// done; later ones (during the drain) are ignored.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog.LevelVar) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -153,7 +157,7 @@ func reloadOnHUP(ctx context.Context, cur *config.Config, eng *lsync.Engine, log
 		if next, ok := reload(cur, eng, log, level); ok {
 			cur = next
 		}
-		notify(daemon.SdNotifyReady + "\nSTATUS=serving")
+		notify(daemon.SdNotifyReady + "\nSTATUS=serving on " + cur.Listen)
 	}
 }
 
