@@ -43,9 +43,14 @@ func newRoot(out, errw io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "leadsync",
 		Short: "Catch every lead: webhooks in, durable store, delivery to your sinks",
-		Long: `leadsync accepts lead webhooks (Hemnet, and more to come), answers 200 only once
-the lead is committed to its bbolt store (fsync on), and delivers each lead to the
-configured sinks (signed webhook, JSONL file) with retries and dead letters.
+		Long: `leadsync accepts lead webhooks (Hemnet, Reapit, Rechat, any signed JSON webhook),
+answers 200 only once the lead is committed to its bbolt store (fsync on), polls the
+Reapit API for what webhooks missed, and delivers each lead to the configured sinks
+(signed webhook, JSONL file, email, HubSpot, Pipedrive, Salesforce, Rechat) with
+retries, per-lead ordering and dead letters.
+
+While the daemon runs, status, dlq, replay, reconcile and erase talk to it over its
+admin socket; with it stopped they open the store directly.
 
 Config: --config FILE, else $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml;
 with none of those, "serve" runs an embedded demo config on 127.0.0.1:8080.
@@ -53,13 +58,17 @@ with none of those, "serve" runs an embedded demo config on 127.0.0.1:8080.
 Quick start:
   leadsync serve                 # demo config, state in ./leadsync-data
   leadsync send-test hemnet      # sign and post a sample Hemnet contact
-  tail -1 leadsync-data/leads.jsonl`,
+  tail -1 leadsync-data/leads.jsonl
+  leadsync status                # per source, per sink
+
+Documentation: README.md (config reference, operations, install as a service).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(out)
 	root.SetErr(errw)
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo)")
+	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newDLQ(g), newExplain(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newVersion(g))
 	return root
 }
