@@ -59,9 +59,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -149,7 +147,7 @@ func (c Config) apiURL() string {
 type Sink struct {
 	url       string // of the upsert endpoint
 	token     string
-	mapping   mapping
+	mapping   sinks.Mapping
 	limit     *window
 	timeout   time.Duration
 	maxWait   time.Duration
@@ -172,11 +170,11 @@ func New(c Config) (*Sink, error) {
 	if strings.ContainsAny(c.Token, "\r\n\x00 ") {
 		return nil, errors.New("token: has a space, line break or NUL")
 	}
-	base, err := parseBase(c.apiURL())
+	base, err := sinks.APIBase(c.apiURL())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api_url: %w", err)
 	}
-	m, err := newMapping(DefaultProperties, c.Properties, c.Constants, propertyName)
+	m, err := sinks.NewMapping(DefaultProperties, c.Properties, c.Constants, propertyName)
 	if err != nil {
 		return nil, err
 	}
@@ -184,47 +182,17 @@ func New(c Config) (*Sink, error) {
 		url:     base + upsertPath,
 		token:   c.Token,
 		mapping: m,
-		limit:   newWindow(orInt(c.RateLimit, DefaultRateLimit), orDefault(c.RateWindow, DefaultRateWindow)),
-		timeout: orDefault(c.Timeout, DefaultTimeout),
-		maxWait: orDefault(c.MaxRetryWait, DefaultMaxRetryWait),
+		limit:   newWindow(sinks.OrDefault(c.RateLimit, DefaultRateLimit), sinks.OrDefault(c.RateWindow, DefaultRateWindow)),
+		timeout: sinks.OrDefault(c.Timeout, DefaultTimeout),
+		maxWait: sinks.OrDefault(c.MaxRetryWait, DefaultMaxRetryWait),
 		log:     c.Logger,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("sink", c.Name)
-	s.client, s.ownClient = newClient(c.Client)
+	s.client, s.ownClient = sinks.NewClient(c.Client)
 	return s, nil
-}
-
-// parseBase checks an API root and returns it without a trailing slash.
-// The token goes to it: https, or http to a loopback address only (tests, a
-// local proxy).
-func parseBase(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
-		return "", errors.New("api_url: must be an https URL without query or user info")
-	}
-	return strings.TrimRight(raw, "/"), nil
-}
-
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
-}
-
-func orDefault(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orInt(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Deliver upserts d's lead as a contact. It returns nil once HubSpot has
@@ -242,7 +210,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fields, err := leadFields(d)
+	fields, err := sinks.LeadFields(d)
 	if err != nil {
 		return sinks.Permanent(err)
 	}
@@ -256,7 +224,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.upsert(ctx, d.ID, email, s.mapping.apply(fields))
+	return s.upsert(ctx, d.ID, email, s.mapping.Apply(fields))
 }
 
 // upsertInput is one input of a batch upsert.
@@ -297,19 +265,19 @@ func (s *Sink) upsert(ctx context.Context, id, email string, props map[string]st
 
 // classify is sinks.ClassifyHTTP with HubSpot's rules on top: a 429 without
 // Retry-After waits as its headers say; a 401 is retried.
-func (s *Sink) classify(a *answer) error {
-	err := a.classify(s.maxWait)
+func (s *Sink) classify(a *sinks.APIAnswer) error {
+	err := a.Classify(s.maxWait)
 	if err == nil {
 		return nil
 	}
 	var he *sinks.HTTPError
 	errors.As(err, &he)
 	switch {
-	case a.status == http.StatusTooManyRequests:
+	case a.Status == http.StatusTooManyRequests:
 		if _, ok := sinks.RetryDelay(err); !ok {
 			return rateLimited(err, a, s.maxWait)
 		}
-	case a.status == http.StatusUnauthorized:
+	case a.Status == http.StatusUnauthorized:
 		return fmt.Errorf("token refused (check the private app's token; deliveries are retried): %w", he)
 	}
 	return err
@@ -330,21 +298,21 @@ type batchResult struct {
 
 // checkResult reads a 2xx answer: the contact written, or HubSpot's reason
 // for refusing our single input.
-func (s *Sink) checkResult(id string, a *answer) error {
+func (s *Sink) checkResult(id string, a *sinks.APIAnswer) error {
 	var r batchResult
-	if err := json.Unmarshal(a.body, &r); err != nil {
-		return fmt.Errorf("upsert contact: unreadable answer: %w", &sinks.HTTPError{Status: a.status, Body: short(string(a.body))})
+	if err := json.Unmarshal(a.Body, &r); err != nil {
+		return fmt.Errorf("upsert contact: unreadable answer: %w", &sinks.HTTPError{Status: a.Status, Body: sinks.Snippet(string(a.Body))})
 	}
 	if len(r.Errors) > 0 {
 		e := r.Errors[0]
-		err := fmt.Errorf("upsert contact refused: %w", &sinks.HTTPError{Status: a.status, Body: short(e.Category + ": " + e.Message)})
+		err := fmt.Errorf("upsert contact refused: %w", &sinks.HTTPError{Status: a.Status, Body: sinks.Snippet(e.Category + ": " + e.Message)})
 		if retryableCategory(e.Category) {
 			return err
 		}
 		return sinks.Permanent(err)
 	}
 	if len(r.Results) == 0 {
-		return fmt.Errorf("upsert contact: answer without result: %w", &sinks.HTTPError{Status: a.status, Body: short(string(a.body))})
+		return fmt.Errorf("upsert contact: answer without result: %w", &sinks.HTTPError{Status: a.Status, Body: sinks.Snippet(string(a.Body))})
 	}
 	s.log.Debug("hubspot contact written", "delivery_id", id, "contact_id", r.Results[0].ID, "new", r.Results[0].New)
 	return nil

@@ -135,8 +135,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // rateLimited is the error of a 429 answer that had no Retry-After: the
 // wait comes from X-HubSpot-RateLimit-* headers and the policy in the body,
 // capped at maxWait.
-func rateLimited(err error, a *answer, maxWait time.Duration) error {
-	d := rateLimitWait(a.header, a.body)
+func rateLimited(err error, a *sinks.APIAnswer, maxWait time.Duration) error {
+	d := rateLimitWait(a.Header, a.Body)
 	if maxWait > 0 {
 		d = min(d, maxWait)
 	}

@@ -34,7 +34,7 @@ func (s *Sink) ensureLead(ctx context.Context, f map[string]string, personID int
 		}
 	}
 	in := map[string]any{}
-	for k, v := range s.mapping.apply(f) {
+	for k, v := range s.mapping.Apply(f) {
 		in[k] = v
 	}
 	for k, v := range s.constants {

@@ -61,10 +61,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"maps"
 	"net/http"
-	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,7 +136,7 @@ func (c Config) apiURL() string {
 type Sink struct {
 	base      string // API root, no trailing slash
 	token     string
-	mapping   mapping
+	mapping   sinks.Mapping
 	constants map[string]any
 	noNote    bool
 	locks     *keyedLocks
@@ -164,14 +164,14 @@ func New(c Config) (*Sink, error) {
 	if strings.ContainsAny(c.Token, "\r\n\x00 ") {
 		return nil, errors.New("token: has a space, line break or NUL")
 	}
-	base, err := parseBase(c.apiURL())
+	base, err := sinks.APIBase(c.apiURL())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api_url: %w", err)
 	}
 	if err := checkReserved(c); err != nil {
 		return nil, err
 	}
-	m, err := newMapping(nil, c.Properties, c.Constants, fieldKey)
+	m, err := sinks.NewMapping(nil, c.Properties, c.Constants, fieldKey)
 	if err != nil {
 		return nil, err
 	}
@@ -179,30 +179,30 @@ func New(c Config) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.consts = nil // sent typed, from consts
+	m = m.WithoutConstants() // sent typed, from consts
 	s := &Sink{
 		base: base, token: c.Token, mapping: m, constants: consts, noNote: c.NoNote,
 		locks:   newKeyedLocks(),
-		timeout: orDefault(c.Timeout, DefaultTimeout),
-		maxWait: orDefault(c.MaxRetryWait, DefaultMaxRetryWait),
+		timeout: sinks.OrDefault(c.Timeout, DefaultTimeout),
+		maxWait: sinks.OrDefault(c.MaxRetryWait, DefaultMaxRetryWait),
 		log:     c.Logger,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("sink", c.Name)
-	s.client, s.ownClient = newClient(c.Client)
+	s.client, s.ownClient = sinks.NewClient(c.Client)
 	return s, nil
 }
 
 // checkReserved refuses mappings to the fields the sink sets itself.
 func checkReserved(c Config) error {
-	for _, f := range sortedKeys(c.Properties) {
+	for _, f := range slices.Sorted(maps.Keys(c.Properties)) {
 		if reserved[c.Properties[f]] {
 			return fmt.Errorf("properties: %s: %s is set by the sink", f, c.Properties[f])
 		}
 	}
-	for _, k := range sortedKeys(c.Constants) {
+	for _, k := range slices.Sorted(maps.Keys(c.Constants)) {
 		if reserved[k] {
 			return fmt.Errorf("constants: %s: set by the sink", k)
 		}
@@ -214,7 +214,7 @@ func checkReserved(c Config) error {
 // type.
 func typedConstants(c map[string]string) (map[string]any, error) {
 	out := make(map[string]any, len(c))
-	for _, k := range sortedKeys(c) {
+	for _, k := range slices.Sorted(maps.Keys(c)) {
 		v := strings.TrimSpace(c[k])
 		switch k {
 		case "owner_id", "organization_id", "channel":
@@ -244,29 +244,6 @@ func typedConstants(c map[string]string) (map[string]any, error) {
 	return out, nil
 }
 
-// parseBase checks an API root and returns it without a trailing slash.
-// The token goes to it: https, or http to a loopback address only (tests, a
-// local proxy).
-func parseBase(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
-		return "", errors.New("api_url: must be an https URL without query or user info")
-	}
-	return strings.TrimRight(raw, "/"), nil
-}
-
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
-}
-
-func orDefault(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
 // Deliver finds or creates the person, the Pipedrive lead and its note, as
 // the package documentation says. It returns nil once all three are there;
 // Permanent for a lead with neither email nor phone and for answers
@@ -281,7 +258,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f, err := leadFields(d)
+	f, err := sinks.LeadFields(d)
 	if err != nil {
 		return sinks.Permanent(err)
 	}

@@ -68,7 +68,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -167,7 +166,7 @@ type Sink struct {
 	externalID   string
 	clientID     string
 	clientSecret string
-	mapping      mapping
+	mapping      sinks.Mapping
 	lastName     string
 	company      string
 	limitWait    time.Duration
@@ -193,9 +192,9 @@ var (
 // New checks c and returns a sink. Errors name the key at fault and never
 // quote a credential.
 func New(c Config) (*Sink, error) {
-	base, err := parseBase(c.InstanceURL)
+	base, err := sinks.APIBase(c.InstanceURL)
 	if err != nil {
-		return nil, err
+		return nil, errors.New("instance_url: must be an https URL (the org's My Domain), without query or user info")
 	}
 	if err := checkCredentials(c); err != nil {
 		return nil, err
@@ -207,7 +206,7 @@ func New(c Config) (*Sink, error) {
 	if !apiVersion(version) {
 		return nil, fmt.Errorf("api_version: %q is not like v62.0", version)
 	}
-	m, err := newMapping(DefaultProperties, c.Properties, c.Constants, apiName)
+	m, err := sinks.NewMapping(DefaultProperties, c.Properties, c.Constants, apiName)
 	if err != nil {
 		return nil, err
 	}
@@ -223,9 +222,9 @@ func New(c Config) (*Sink, error) {
 		mapping:      m,
 		lastName:     orString(c.DefaultLastName, DefaultLastName),
 		company:      orString(c.DefaultCompany, DefaultCompany),
-		limitWait:    orDefault(c.LimitWait, DefaultLimitWait),
-		timeout:      orDefault(c.Timeout, DefaultTimeout),
-		maxWait:      orDefault(c.MaxRetryWait, DefaultMaxRetryWait),
+		limitWait:    sinks.OrDefault(c.LimitWait, DefaultLimitWait),
+		timeout:      sinks.OrDefault(c.Timeout, DefaultTimeout),
+		maxWait:      sinks.OrDefault(c.MaxRetryWait, DefaultMaxRetryWait),
 		log:          c.Logger,
 		tokenLock:    make(chan struct{}, 1),
 	}
@@ -233,24 +232,8 @@ func New(c Config) (*Sink, error) {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("sink", c.Name)
-	s.client, s.ownClient = newClient(c.Client)
+	s.client, s.ownClient = sinks.NewClient(c.Client)
 	return s, nil
-}
-
-// parseBase checks the instance URL and returns it without a trailing
-// slash. Credentials go to it: https, or http to a loopback address only
-// (tests, a local proxy).
-func parseBase(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
-		return "", errors.New("instance_url: must be an https URL (the org's My Domain), without query or user info")
-	}
-	return strings.TrimRight(raw, "/"), nil
-}
-
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func checkCredentials(c Config) error {
@@ -266,25 +249,18 @@ func checkCredentials(c Config) error {
 }
 
 // checkExternalID refuses a mapping that would write the key field itself.
-func checkExternalID(field string, m mapping) error {
-	for f, p := range m.props {
+func checkExternalID(field string, m sinks.Mapping) error {
+	for f, p := range m.Properties() {
 		if strings.EqualFold(p, field) {
 			return fmt.Errorf("properties: %s: %s is the external_id_field, which holds the lead id", f, p)
 		}
 	}
-	for p := range m.consts {
+	for p := range m.Constants() {
 		if strings.EqualFold(p, field) {
 			return fmt.Errorf("constants: %s: is the external_id_field, which holds the lead id", p)
 		}
 	}
 	return nil
-}
-
-func orDefault(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 func orString(v, def string) string {
@@ -307,7 +283,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f, err := leadFields(d)
+	f, err := sinks.LeadFields(d)
 	if err != nil {
 		return sinks.Permanent(err)
 	}
@@ -325,8 +301,8 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	// not to exist (REQUIRED_FIELD_MISSING) is sent again with them.
 	withDefaults := f["action"] != lead.ActionUpdated
 	a, err := s.upsert(ctx, f["id"], s.record(f, withDefaults))
-	if err == nil && !withDefaults && a.status == http.StatusBadRequest &&
-		slices.Contains(a.errorCodes(), "REQUIRED_FIELD_MISSING") {
+	if err == nil && !withDefaults && a.Status == http.StatusBadRequest &&
+		slices.Contains(errorCodes(a), "REQUIRED_FIELD_MISSING") {
 		a, err = s.upsert(ctx, f["id"], s.record(f, true))
 	}
 	if err != nil {
@@ -335,13 +311,13 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	if err := s.classifyUpsert(a, f["id"]); err != nil {
 		return fmt.Errorf("upsert lead: %w", err)
 	}
-	s.log.Debug("salesforce lead written", "delivery_id", d.ID, "lead_id", f["id"], "created", a.status == http.StatusCreated)
+	s.log.Debug("salesforce lead written", "delivery_id", d.ID, "lead_id", f["id"], "created", a.Status == http.StatusCreated)
 	return nil
 }
 
 // upsert PATCHes the Lead and returns the answer, fetching a new token and
 // repeating once if the org refuses the one held.
-func (s *Sink) upsert(ctx context.Context, leadID string, record map[string]string) (*answer, error) {
+func (s *Sink) upsert(ctx context.Context, leadID string, record map[string]string) (*sinks.APIAnswer, error) {
 	body, err := json.Marshal(record)
 	if err != nil {
 		return nil, sinks.Permanent(fmt.Errorf("encode: %w", err))
@@ -362,7 +338,7 @@ func (s *Sink) upsert(ctx context.Context, leadID string, record map[string]stri
 		if err != nil {
 			return nil, err
 		}
-		if a.status != http.StatusUnauthorized || try > 0 {
+		if a.Status != http.StatusUnauthorized || try > 0 {
 			return a, nil
 		}
 		stale = tok
@@ -373,7 +349,7 @@ func (s *Sink) upsert(ctx context.Context, leadID string, record map[string]stri
 // full name when the lead has no last name, the defaults for LastName and
 // Company if asked for, text cut to what standard fields hold.
 func (s *Sink) record(f map[string]string, withDefaults bool) map[string]string {
-	r := s.mapping.apply(f)
+	r := s.mapping.Apply(f)
 	if r["LastName"] == "" {
 		if full := strings.TrimSpace(f["person.full_name"]); full != "" {
 			r["LastName"] = full

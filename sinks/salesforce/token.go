@@ -54,9 +54,9 @@ func (s *Sink) fetchToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}
-	if err := a.classify(s.maxWait); err != nil {
+	if err := a.Classify(s.maxWait); err != nil {
 		var he *sinks.HTTPError
-		if errors.As(err, &he) && a.status >= 400 && a.status <= 499 && a.status != http.StatusTooManyRequests {
+		if errors.As(err, &he) && a.Status >= 400 && a.Status <= 499 && a.Status != http.StatusTooManyRequests {
 			// invalid_client, invalid_grant…: the connected app's setup,
 			// which the operator fixes; the leads wait for it.
 			return "", fmt.Errorf("token refused (check client_id, client_secret and that the connected app "+
@@ -67,9 +67,9 @@ func (s *Sink) fetchToken(ctx context.Context) (string, error) {
 	var t struct {
 		AccessToken string `json:"access_token"`
 	}
-	if json.Unmarshal(a.body, &t) != nil || t.AccessToken == "" {
+	if json.Unmarshal(a.Body, &t) != nil || t.AccessToken == "" {
 		// The body is not quoted: it may hold a token after all.
-		return "", fmt.Errorf("token: answer %d without access_token", a.status)
+		return "", fmt.Errorf("token: answer %d without access_token", a.Status)
 	}
 	return t.AccessToken, nil
 }

@@ -1,32 +1,30 @@
-package salesforce
+package sinks
 
 // Lead fields as a mapping names them: the dotted paths of the lead JSON of
 // SPEC.md ("person.email", "interest.listing.id"), each leaf as a string.
 // Naming fields by the JSON the operator already sees (and that every sink
 // is given) needs no second vocabulary, and new lead fields become
-// mappable without a change here.
-//
-// The hubspot, pipedrive and salesforce packages hold this file alike (a
-// test keeps the copies equal): sinks import only sinks and sync/lead, and
-// it can move to sinks once a fourth sink wants it.
+// mappable without a change here. The CRM sinks (hubspot, pipedrive,
+// salesforce) map leads to their records with LeadFields and a Mapping.
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
-	"github.com/leadsync/leadsync/sinks"
 	"github.com/leadsync/leadsync/sync/lead"
 )
 
-// leadFields returns the non-null leaves of d's lead by dotted path: strings
-// as they are, numbers as written, booleans as true/false, arrays of strings
-// joined with ", " (empty ones left out).
-func leadFields(d sinks.Delivery) (map[string]string, error) {
+// LeadFields returns the non-null leaves of d's lead by dotted path
+// ("person.address.city"): strings as they are, numbers as written,
+// booleans as true/false, arrays of scalars joined with ", ". Empty values
+// are left out. It reads d.Body, or d.Lead marshalled when Body is empty.
+func LeadFields(d Delivery) (map[string]string, error) {
 	body := d.Body
 	if len(body) == 0 && d.Lead != nil {
 		var err error
@@ -115,24 +113,29 @@ var knownFields = sync.OnceValue(func() map[string]bool {
 	return known
 })
 
-// mapping turns lead fields into the properties of a CRM record.
-type mapping struct {
+// Mapping turns the lead fields of LeadFields into the properties (fields,
+// columns…) of a CRM record: some lead fields by name, and constants. The
+// zero Mapping maps nothing; make one with NewMapping. A Mapping is not
+// changed after NewMapping and is safe for concurrent use.
+type Mapping struct {
 	props  map[string]string // lead field → property
 	consts map[string]string // property → fixed value
 }
 
-// newMapping overlays overrides on defaults (an empty property name drops a
-// default) and adds consts. valid checks a property name. Errors name the
-// config key at fault.
-func newMapping(defaults, overrides, consts map[string]string, valid func(string) bool) (mapping, error) {
-	m := mapping{props: map[string]string{}, consts: map[string]string{}}
-	for f, p := range defaults {
-		m.props[f] = p
-	}
-	for _, f := range sortedKeys(overrides) {
+// NewMapping overlays overrides on defaults (both lead field → property; an
+// empty property in overrides drops a default) and adds consts (property →
+// value). Every lead field in overrides must be a leaf of the lead JSON,
+// every property must pass valid, no two lead fields may map to one
+// property, and no constant may also be mapped. Errors name the config key
+// at fault ("properties: …", "constants: …"). defaults is not checked
+// against the lead JSON; it is the sink's own.
+func NewMapping(defaults, overrides, consts map[string]string, valid func(property string) bool) (Mapping, error) {
+	m := Mapping{props: map[string]string{}, consts: map[string]string{}}
+	maps.Copy(m.props, defaults)
+	for _, f := range slices.Sorted(maps.Keys(overrides)) {
 		p := overrides[f]
 		if !knownFields()[f] {
-			return mapping{}, fmt.Errorf("properties: %q: not a field of the lead JSON (e.g. person.email, interest.listing.id)", f)
+			return Mapping{}, fmt.Errorf("properties: %q: not a field of the lead JSON (e.g. person.email, interest.listing.id)", f)
 		}
 		if p == "" {
 			delete(m.props, f)
@@ -141,49 +144,51 @@ func newMapping(defaults, overrides, consts map[string]string, valid func(string
 		m.props[f] = p
 	}
 	from := map[string]string{} // property → lead field
-	for _, f := range sortedKeys(m.props) {
+	for _, f := range slices.Sorted(maps.Keys(m.props)) {
 		p := m.props[f]
 		if !valid(p) {
-			return mapping{}, fmt.Errorf("properties: %s: %q is not a valid property name", f, p)
+			return Mapping{}, fmt.Errorf("properties: %s: %q is not a valid property name", f, p)
 		}
 		if other, dup := from[p]; dup {
-			return mapping{}, fmt.Errorf("properties: %s and %s both map to %q; map one of them to \"\"", other, f, p)
+			return Mapping{}, fmt.Errorf("properties: %s and %s both map to %q; map one of them to \"\"", other, f, p)
 		}
 		from[p] = f
 	}
-	for _, p := range sortedKeys(consts) {
+	for _, p := range slices.Sorted(maps.Keys(consts)) {
 		v := consts[p]
 		if !valid(p) {
-			return mapping{}, fmt.Errorf("constants: %q is not a valid property name", p)
+			return Mapping{}, fmt.Errorf("constants: %q is not a valid property name", p)
 		}
 		if f, dup := from[p]; dup {
-			return mapping{}, fmt.Errorf("constants: %s: also mapped from lead field %s; map that to \"\" first", p, f)
+			return Mapping{}, fmt.Errorf("constants: %s: also mapped from lead field %s; map that to \"\" first", p, f)
 		}
 		m.consts[p] = v
 	}
 	return m, nil
 }
 
-// apply returns the properties for a lead's fields: the mapped ones the lead
-// has a value for, then the constants.
-func (m mapping) apply(fields map[string]string) map[string]string {
+// Apply returns the properties for a lead's fields (as LeadFields gives
+// them): the mapped ones the lead has a value for, and the constants.
+func (m Mapping) Apply(fields map[string]string) map[string]string {
 	out := make(map[string]string, len(m.props)+len(m.consts))
 	for f, p := range m.props {
 		if v, ok := fields[f]; ok {
 			out[p] = v
 		}
 	}
-	for p, v := range m.consts {
-		out[p] = v
-	}
+	maps.Copy(out, m.consts)
 	return out
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+// Properties returns a copy of what m maps: lead field → property.
+func (m Mapping) Properties() map[string]string { return maps.Clone(m.props) }
+
+// Constants returns a copy of m's constants: property → value.
+func (m Mapping) Constants() map[string]string { return maps.Clone(m.consts) }
+
+// WithoutConstants returns m without its constants, for a sink that checked
+// them with NewMapping but sends them otherwise (typed, say).
+func (m Mapping) WithoutConstants() Mapping {
+	m.consts = nil
+	return m
 }
