@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -83,6 +84,12 @@ type Options struct {
 	// Retention: raw requests, events, delivered leads and dead letters
 	// older than this are pruned hourly; 0 keeps everything.
 	Retention time.Duration
+	// The HTTP server's limits against slow or idle clients (slowloris);
+	// zero means the default in brackets.
+	ReadHeaderTimeout time.Duration // [10s] request line and headers
+	ReadTimeout       time.Duration // [30s] the whole request, body included
+	WriteTimeout      time.Duration // [30s] from the end of the headers to the end of the answer
+	IdleTimeout       time.Duration // [120s] a keep-alive connection between requests
 }
 
 // wiring is what a reload replaces, swapped atomically: a request sees
@@ -202,10 +209,10 @@ func (e *Engine) serveReady(w http.ResponseWriter, _ *http.Request) {
 func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           e.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: orDefault(e.o.ReadHeaderTimeout, 10*time.Second),
+		ReadTimeout:       orDefault(e.o.ReadTimeout, 30*time.Second),
+		WriteTimeout:      orDefault(e.o.WriteTimeout, 30*time.Second),
+		IdleTimeout:       orDefault(e.o.IdleTimeout, 120*time.Second),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
@@ -260,6 +267,14 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	e.mu.Unlock()
 	e.closers.Wait()
 	return err
+}
+
+// orDefault returns d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // waitLoops waits for every dispatch loop and its attempts; at the deadline
@@ -345,30 +360,32 @@ func (e *Engine) Reload(b *Built, maxBody int64) error {
 	return nil
 }
 
-// counters are in-memory tallies that the store does not keep (rejections
-// never reach it).
+// counters are in-memory tallies that the store does not keep: rejections
+// never reach it, and a duplicate writes nothing.
 type counters struct {
-	mu       stdsync.Mutex
-	rejected map[string]int64 // by source
+	mu         stdsync.Mutex
+	rejected   map[string]int64 // by source
+	duplicates map[string]int64 // by source
 }
 
-func (c *counters) reject(source string) {
+func (c *counters) reject(source string) { c.add(&c.rejected, source) }
+
+func (c *counters) duplicate(source string) { c.add(&c.duplicates, source) }
+
+func (c *counters) add(m *map[string]int64, source string) {
 	c.mu.Lock()
-	if c.rejected == nil {
-		c.rejected = map[string]int64{}
+	if *m == nil {
+		*m = map[string]int64{}
 	}
-	c.rejected[source]++
+	(*m)[source]++
 	c.mu.Unlock()
 }
 
-func (c *counters) snapshot() map[string]int64 {
+// snapshot returns copies of the rejections and duplicates by source.
+func (c *counters) snapshot() (rejected, duplicates map[string]int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int64, len(c.rejected))
-	for k, v := range c.rejected {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.rejected), maps.Clone(c.duplicates)
 }
 
 // NoteReloadFailure counts a reload refused before it reached the engine

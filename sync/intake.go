@@ -184,6 +184,7 @@ func (e *Engine) committed(source string, res []state.Result, log *slog.Logger) 
 				}
 			}
 		case lead.StatusDuplicate:
+			e.counters.duplicate(source)
 			l.Debug("duplicate event")
 		case lead.StatusQuarantined:
 			l.Warn("event quarantined", "reason", r.Reason)
