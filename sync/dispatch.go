@@ -269,11 +269,22 @@ func (d *dispatcher) commit(log *slog.Logger, e *state.Entry, err error) {
 func (d *dispatcher) done(log *slog.Logger, e *state.Entry) func(error) {
 	return func(err error) {
 		if err != nil {
-			log.Error("record delivery outcome", "err", err)
+			// The store could not record the outcome (disk full, read-only,
+			// I/O error): on disk the entry is still due as it was. Released
+			// at once, it would be attempted again at once, and a sink that
+			// answers would get the same delivery over and over for as long
+			// as the store fails. Hold it back a while instead.
+			log.Error("record delivery outcome; entry stays queued", "err", err, "retry_in", outcomeRetry.String())
+			time.AfterFunc(outcomeRetry, func() { d.release(e) })
+			return
 		}
 		d.release(e)
 	}
 }
+
+// outcomeRetry is how long an entry whose outcome could not be recorded is
+// held back before it is attempted again.
+const outcomeRetry = time.Second
 
 func (d *dispatcher) noteErr(now time.Time, err error) {
 	d.mu.Lock()
