@@ -104,14 +104,15 @@ type wiring struct {
 // Engine receives webhooks and delivers leads. Create it with New and run it
 // with Run.
 type Engine struct {
-	o        Options
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *Metrics
-	wiring   atomic.Pointer[wiring]
-	draining atomic.Bool
-	counters counters
-	started  time.Time
+	o         Options
+	log       *slog.Logger
+	now       func() time.Time
+	metrics   *Metrics
+	wiring    atomic.Pointer[wiring]
+	draining  atomic.Bool
+	retention atomic.Int64 // time.Duration; see pruneLoop
+	counters  counters
+	started   time.Time
 
 	mu         stdsync.Mutex // guards disp and the run state below
 	disp       map[string]*dispatcher
@@ -141,6 +142,7 @@ func New(o Options) (*Engine, error) {
 		o.Metrics = NewMetrics()
 	}
 	e := &Engine{o: o, log: o.Logger, now: o.Now, metrics: o.Metrics, disp: map[string]*dispatcher{}}
+	e.retention.Store(int64(o.Retention))
 	w, err := e.newWiring(o.Sources, o.Sinks, o.MaxBody, o.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -399,9 +401,6 @@ func (e *Engine) Store() *state.Store { return e.o.Store }
 // that, until ctx is done. Prune works in small transactions, so intake
 // interleaves with it.
 func (e *Engine) pruneLoop(ctx context.Context) {
-	if e.o.Retention <= 0 {
-		return
-	}
 	t := time.NewTimer(time.Minute)
 	defer t.Stop()
 	for {
@@ -409,8 +408,12 @@ func (e *Engine) pruneLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			e.prune(e.o.Retention)
+			e.prune(time.Duration(e.retention.Load())) // 0 keeps everything
 			t.Reset(time.Hour)
 		}
 	}
 }
+
+// SetRetention changes the retention from the next hourly prune on (a
+// reload calls it); 0 keeps everything.
+func (e *Engine) SetRetention(d time.Duration) { e.retention.Store(int64(d)) }

@@ -203,6 +203,7 @@ func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog
 	if lv, err := logging.ParseLevel(next.Log.Level); err == nil {
 		level.Set(lv)
 	}
+	eng.SetRetention(next.Retention.D())
 	for _, w := range next.Warnings() {
 		log.Warn(w)
 	}
