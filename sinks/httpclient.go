@@ -59,10 +59,11 @@ func NewClient(given *http.Client) (*http.Client, bool) {
 		}
 		return &c, false
 	}
-	return &http.Client{
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-		CheckRedirect: noRedirect,
-	}, true
+	// The default transport keeps 2 idle connections per host: with more
+	// deliveries than that in flight, every other one would dial anew.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 128
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}, true
 }
 
 // MinSecret is the length of the shortest credential Send scrubs: shorter

@@ -22,8 +22,15 @@ type Delivery struct {
 	Attempt int
 	// Body is the lead JSON exactly as it is to be sent.
 	Body []byte
-	// Lead is Body decoded.
+	// Lead is Body decoded; nil for sinks that implement BodyOnly.
 	Lead *lead.Lead
+}
+
+// BodyOnly is implemented by sinks that send Body as it is and never read
+// Delivery.Lead (the webhook and file sinks): the dispatcher then skips
+// decoding the lead, which is most of its work per delivery.
+type BodyOnly interface {
+	BodyOnly()
 }
 
 // Sink delivers leads somewhere.

@@ -34,7 +34,7 @@ func (s *Store) Due(sink string, now time.Time, limit int, skip func(*Entry) boo
 				return nil
 			}
 			var e Entry
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeEntry(v, &e); err != nil {
 				return fmt.Errorf("outbox %s: decode %x: %w", sink, k, err)
 			}
 			e.Key = bytes.Clone(k)

@@ -200,8 +200,21 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	defer ls.attempts.Done()
 	p := ls.spec.Delivery
 	log := d.log.With("lead_id", e.LeadID, "event_id", e.EventID, "delivery_id", e.ID, "attempt", e.Attempt+1)
+	// Only what the log lines and the latency metric need is decoded, unless
+	// the sink reads the whole lead.
 	var l lead.Lead
-	if err := json.Unmarshal(e.Lead, &l); err != nil {
+	var err error
+	if _, bodyOnly := ls.spec.Sink.(sinks.BodyOnly); bodyOnly {
+		var head struct {
+			ReceivedAt lead.Time   `json:"received_at"`
+			Source     lead.Source `json:"source"`
+		}
+		err = json.Unmarshal(e.Lead, &head)
+		l.ReceivedAt, l.Source = head.ReceivedAt, head.Source
+	} else {
+		err = json.Unmarshal(e.Lead, &l)
+	}
+	if err != nil {
 		d.bury(log, e, "stored lead is not valid JSON: "+err.Error(), nil)
 		return
 	}
@@ -209,9 +222,13 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	if l.Source.RequestID != nil {
 		log = log.With("request_id", *l.Source.RequestID)
 	}
+	var dl *lead.Lead
+	if _, bodyOnly := ls.spec.Sink.(sinks.BodyOnly); !bodyOnly {
+		dl = &l
+	}
 	ctx, cancel := context.WithTimeout(deliverCtx, p.Timeout)
 	start := time.Now()
-	err := ls.spec.Sink.Deliver(ctx, sinks.Delivery{ID: e.ID, Attempt: e.Attempt + 1, Body: e.Lead, Lead: &l})
+	err = ls.spec.Sink.Deliver(ctx, sinks.Delivery{ID: e.ID, Attempt: e.Attempt + 1, Body: e.Lead, Lead: dl})
 	cancel()
 	took := time.Since(start)
 	now := d.e.now()

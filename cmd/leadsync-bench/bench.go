@@ -62,6 +62,14 @@ func (b *bench) run() error {
 	if p := os.Getenv("BENCH_PROFILE"); p != "" {
 		env = append(env, "LEADSYNC_CPUPROFILE="+p)
 	}
+	switch b.o.suite {
+	case "drain":
+		return b.drain()
+	case "latency":
+		return b.latency()
+	case "large":
+		return b.largeStore()
+	}
 	if err := b.intake("empty store", "", env); err != nil {
 		return err
 	}

@@ -234,7 +234,11 @@ func (b *bench) drain() error {
 	rec, srv := newReceiver()
 	defer srv.Close()
 	start := time.Now()
-	d, err := b.startDaemon(dir, nil, srv.URL)
+	var env []string
+	if p := os.Getenv("BENCH_PROFILE"); p != "" {
+		env = append(env, "LEADSYNC_CPUPROFILE="+p)
+	}
+	d, err := b.startDaemon(dir, env, srv.URL)
 	if err != nil {
 		return err
 	}

@@ -252,3 +252,6 @@ func (s *Sink) Close() error {
 	s.f = nil
 	return err
 }
+
+// BodyOnly implements sinks.BodyOnly: the lead JSON is written as it is.
+func (s *Sink) BodyOnly() {}

@@ -139,7 +139,7 @@ func New(c Config) (*Sink, error) {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("sink", c.Name)
-	s.client, s.ownClient = httpClient(c.Client)
+	s.client, s.ownClient = sinks.NewClient(c.Client)
 	return s, nil
 }
 
@@ -157,22 +157,6 @@ func orDuration(v, def time.Duration) time.Duration {
 	return v
 }
 
-// httpClient returns the client to send with and whether the sink owns it.
-func httpClient(given *http.Client) (*http.Client, bool) {
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if given != nil {
-		c := *given
-		if c.CheckRedirect == nil {
-			c.CheckRedirect = noRedirect
-		}
-		return &c, false
-	}
-	return &http.Client{
-		// A transport of our own, so Close can drop its idle connections.
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-		CheckRedirect: noRedirect,
-	}, true
-}
 
 // Deliver posts d's lead to the channel, once, and classifies the answer
 // with sinks.ClassifyHTTP. It returns within Config.Timeout and honours

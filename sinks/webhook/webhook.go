@@ -119,7 +119,7 @@ func New(c Config) (*Sink, error) {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("sink", c.Name)
-	s.client, s.ownClient = httpClient(c.Client)
+	s.client, s.ownClient = sinks.NewClient(c.Client)
 	return s, nil
 }
 
@@ -131,23 +131,6 @@ func orDefault(v, def time.Duration) time.Duration {
 	return v
 }
 
-// httpClient returns the client to send with and whether the sink owns it.
-func httpClient(given *http.Client) (*http.Client, bool) {
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if given != nil {
-		c := *given
-		if c.CheckRedirect == nil {
-			c.CheckRedirect = noRedirect
-		}
-		return &c, false
-	}
-	return &http.Client{
-		// A transport of our own, so Close can drop its idle connections.
-		// It keeps the default's proxy-from-environment.
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-		CheckRedirect: noRedirect,
-	}, true
-}
 
 // Deliver POSTs d.Body, signed, and classifies the final answer with
 // sinks.ClassifyHTTP: nil on 2xx, Permanent on 3xx and 4xx other than 408
@@ -194,3 +177,6 @@ func (s *Sink) Close() error {
 	}
 	return nil
 }
+
+// BodyOnly implements sinks.BodyOnly: the lead JSON is sent as it is.
+func (s *Sink) BodyOnly() {}

@@ -1,0 +1,32 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// decodeEntry must read back exactly what encode wrote, including errors
+// that hold `"lead":` and quotes, and leads with any content.
+func TestDecodeEntryRoundTrip(t *testing.T) {
+	for _, e := range []Entry{
+		{ID: "msg_1", LeadID: "ld_1", EventID: "ev_1", Attempt: 2, Created: 7, LastError: `503: {"lead":"x"},"lead": y`,
+			LastStatus: 503, Lead: json.RawMessage(`{"schema":"leadsync.lead/v1","person":{"email":"a,\"lead\":b"}}`)},
+		{ID: "msg_2", LeadID: "ld_2"},
+	} {
+		v, err := e.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want Entry
+		if err := decodeEntry(v, &got); err != nil {
+			t.Fatalf("decode %s: %v", v, err)
+		}
+		if err := json.Unmarshal(v, &want); err != nil {
+			t.Fatalf("json.Unmarshal %s: %v", v, err)
+		}
+		if got.ID != want.ID || got.LastError != want.LastError || got.Attempt != want.Attempt || !bytes.Equal(got.Lead, want.Lead) {
+			t.Fatalf("decodeEntry = %+v, json.Unmarshal = %+v", got, want)
+		}
+	}
+}
