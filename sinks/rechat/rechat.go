@@ -157,7 +157,6 @@ func orDuration(v, def time.Duration) time.Duration {
 	return v
 }
 
-
 // Deliver posts d's lead to the channel, once, and classifies the answer
 // with sinks.ClassifyHTTP. It returns within Config.Timeout and honours
 // ctx; cancellation comes back as context.Canceled. Deleted leads are

@@ -131,7 +131,6 @@ func orDefault(v, def time.Duration) time.Duration {
 	return v
 }
 
-
 // Deliver POSTs d.Body, signed, and classifies the final answer with
 // sinks.ClassifyHTTP: nil on 2xx, Permanent on 3xx and 4xx other than 408
 // and 429, RetryAfter when the peer set Retry-After, else a retryable error.
