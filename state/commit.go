@@ -52,7 +52,7 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 		in.Raw.Received = s.now().UnixNano()
 	}
 	rawKey := append(u64(uint64(in.Raw.Received)), u64(rawSeq.Add(1))...)
-	rawVal, err := json.Marshal(&in.Raw)
+	rawVal, err := encodeRaw(&in.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("commit: encode raw: %w", err)
 	}

@@ -67,7 +67,7 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	n, _, err = s.run(sweep{bucket: bRaw,
 		match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
 			var r RawRequest
-			if json.Unmarshal(v, &r) != nil {
+			if decodeRaw(v, &r) != nil {
 				return p.text(v), nil // unreadable: look at the record as it is
 			}
 			return p.raw(&r), nil

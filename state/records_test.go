@@ -30,3 +30,20 @@ func TestDecodeEntryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestRawRoundTrip(t *testing.T) {
+	for _, body := range [][]byte{nil, []byte("{\"a\":\"line\\nbreak\"}\n\nraw\x00bytes\xff"), []byte(`{}`)} {
+		r := RawRequest{Source: "hemnet", RequestID: "r\n1", Header: map[string]string{"x-a": "b\nc"}, Body: body, Received: 42}
+		v, err := encodeRaw(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got RawRequest
+		if err := decodeRaw(v, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Source != r.Source || got.RequestID != r.RequestID || got.Header["x-a"] != "b\nc" || !bytes.Equal(got.Body, r.Body) || got.Received != 42 {
+			t.Fatalf("round trip of %q = %+v", body, got)
+		}
+	}
+}

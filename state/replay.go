@@ -71,7 +71,7 @@ func (s *Store) Raw(fromReceived time.Time, source string, fn func(key []byte, r
 				visited++
 				last = k
 				var r RawRequest
-				if err := json.Unmarshal(v, &r); err != nil {
+				if err := decodeRaw(v, &r); err != nil {
 					return fmt.Errorf("raw %x: %w", k, err)
 				}
 				if source != "" && r.Source != source {
@@ -145,7 +145,7 @@ func (s *Store) RawByEvent(eventID string) (RawRequest, error) {
 		if raw == nil {
 			return fmt.Errorf("event %s: raw request: %w", eventID, ErrNotFound)
 		}
-		if err := json.Unmarshal(raw, &r); err != nil {
+		if err := decodeRaw(raw, &r); err != nil {
 			return fmt.Errorf("event %s: raw request: %w", eventID, err)
 		}
 		r.Key = bytes.Clone(er.Raw)
