@@ -204,7 +204,8 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	// the sink reads the whole lead.
 	var l lead.Lead
 	var err error
-	if _, bodyOnly := ls.spec.Sink.(sinks.BodyOnly); bodyOnly {
+	_, bodyOnly := ls.spec.Sink.(sinks.BodyOnly)
+	if bodyOnly {
 		var head struct {
 			ReceivedAt lead.Time   `json:"received_at"`
 			Source     lead.Source `json:"source"`
@@ -223,7 +224,7 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 		log = log.With("request_id", *l.Source.RequestID)
 	}
 	var dl *lead.Lead
-	if _, bodyOnly := ls.spec.Sink.(sinks.BodyOnly); !bodyOnly {
+	if !bodyOnly {
 		dl = &l
 	}
 	ctx, cancel := context.WithTimeout(deliverCtx, p.Timeout)
