@@ -30,6 +30,7 @@ type Admin interface {
 	DropDead(ctx context.Context, sink string, ids []string) (int, error)
 	Erase(ctx context.Context, email, phone string) (map[string]int, error)
 	Replay(ctx context.Context, eventIDs []string, since time.Time, source string) ([]ReplayResult, error)
+	Tail(ctx context.Context, fn func(TailEvent) error) error
 }
 
 // Local is the Admin of this process. Engine is nil for a stopped daemon.
@@ -104,6 +105,14 @@ func (l *Local) Replay(_ context.Context, ids []string, since time.Time, source 
 	return l.Engine.Replay(ids, since, source)
 }
 
+// Tail implements Admin; it needs the running daemon.
+func (l *Local) Tail(ctx context.Context, fn func(TailEvent) error) error {
+	if l.Engine == nil {
+		return errors.New("tail shows leads as the daemon handles them: start the daemon")
+	}
+	return l.Engine.Tail(ctx, fn)
+}
+
 var errNotFound = errors.New("not found")
 
 func (e *Engine) pokeAll() {
@@ -155,6 +164,24 @@ func AdminHandler(a Admin) http.Handler {
 			return
 		}
 		reply(w)(a.Replay(r.Context(), req.IDs, req.Since, req.Source))
+	})
+	mux.HandleFunc("GET /v1/tail", func(w http.ResponseWriter, r *http.Request) {
+		fl, _ := w.(http.Flusher)
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+		if fl != nil {
+			fl.Flush()
+		}
+		enc := json.NewEncoder(w)
+		a.Tail(r.Context(), func(ev TailEvent) error {
+			if err := enc.Encode(ev); err != nil {
+				return err
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+			return nil
+		})
 	})
 	mux.HandleFunc("POST /v1/reconcile", func(w http.ResponseWriter, r *http.Request) {
 		var req reconcileRequest
@@ -255,7 +282,8 @@ func ServeAdmin(ctx context.Context, path string, a Admin) error {
 
 // Client is the Admin of a running daemon, reached over its admin socket.
 type Client struct {
-	hc *http.Client
+	hc     *http.Client
+	stream *http.Client // no overall timeout: tail runs until stopped
 }
 
 var _ Admin = (*Client)(nil)
@@ -272,7 +300,7 @@ func Dial(path string) (*Client, bool) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
 	}}
-	return &Client{hc: &http.Client{Transport: tr, Timeout: 5 * time.Minute}}, true
+	return &Client{hc: &http.Client{Transport: tr, Timeout: 5 * time.Minute}, stream: &http.Client{Transport: tr}}, true
 }
 
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
@@ -346,6 +374,33 @@ func (c *Client) Erase(ctx context.Context, email, phone string) (map[string]int
 func (c *Client) Replay(ctx context.Context, ids []string, since time.Time, source string) ([]ReplayResult, error) {
 	var out []ReplayResult
 	return out, c.call(ctx, http.MethodPost, "/v1/replay", replayRequest{IDs: ids, Since: since, Source: source}, &out)
+}
+
+// Tail implements Admin: it streams the daemon's tail events until ctx is
+// done or the daemon stops.
+func (c *Client) Tail(ctx context.Context, fn func(TailEvent) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://leadsync/v1/tail", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.stream.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var ev TailEvent
+		if err := dec.Decode(&ev); err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("tail: %w", err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
 }
 
 // RetryDead implements Admin.

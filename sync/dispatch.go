@@ -235,6 +235,11 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	now := d.e.now()
 	m := d.e.metrics
 	m.deliverySecs.WithLabelValues(d.name).Observe(took.Seconds())
+	defer func() {
+		d.e.tail.publish(TailEvent{Time: now.UTC(), Kind: "delivery", Source: l.Source.Name, EventID: e.EventID,
+			LeadID: e.LeadID, Sink: d.name, Status: outcome(err, deliverCtx, e, p, now), Attempt: e.Attempt + 1,
+			Took: took.Round(time.Millisecond).String(), Reason: errText(err)})
+	}()
 	switch {
 	case err == nil:
 		m.deliveries.WithLabelValues(d.name, "delivered").Inc()
@@ -328,3 +333,24 @@ func backoff(p Policy, attempt int, err error) time.Duration {
 
 // httpStatus digs the peer's status and short answer out of err, if any.
 func httpStatus(err error) (int, string) { return sinks.Answer(err) }
+
+// outcome names what became of an attempt, as the switch in attempt decides.
+func outcome(err error, deliverCtx context.Context, e *state.Entry, p Policy, now time.Time) string {
+	switch {
+	case err == nil:
+		return "delivered"
+	case deliverCtx.Err() != nil:
+		return "interrupted"
+	case sinks.IsPermanent(err), e.Attempt+1 >= p.MaxAttempts, now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
+		return "dead"
+	default:
+		return "retry"
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -112,6 +112,7 @@ type Engine struct {
 	draining  atomic.Bool
 	retention atomic.Int64 // time.Duration; see pruneLoop
 	counters  counters
+	tail      hub
 	started   time.Time
 
 	mu         stdsync.Mutex // guards disp and the run state below

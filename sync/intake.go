@@ -171,6 +171,8 @@ func itemOf(ev lead.Event, wr *wiring, via string) state.Item {
 func (e *Engine) committed(source string, res []state.Result, log *slog.Logger) {
 	for _, r := range res {
 		e.metrics.events.WithLabelValues(source, r.Status).Inc()
+		e.tail.publish(TailEvent{Time: e.now().UTC(), Kind: "event", Source: source, EventID: r.EventID,
+			LeadID: r.LeadID, Status: r.Status, Reason: r.Reason, Sinks: r.Sinks})
 		l := log.With("event_id", r.EventID)
 		if r.LeadID != "" {
 			l = l.With("lead_id", r.LeadID)
