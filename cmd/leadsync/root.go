@@ -69,6 +69,6 @@ Documentation: README.md (config reference, operations, install as a service).`,
 	root.SetErr(errw)
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo)")
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newTail(g), newDLQ(g), newExplain(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newVersion(g))
+	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newTail(g), newDLQ(g), newExplain(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newSubscribe(g), newVersion(g))
 	return root
 }
