@@ -62,6 +62,9 @@ func (b *bench) run() error {
 	if p := os.Getenv("BENCH_PROFILE"); p != "" {
 		env = append(env, "LEADSYNC_CPUPROFILE="+p)
 	}
+	if g := os.Getenv("BENCH_GOGC"); g != "" {
+		env = append(env, "GOGC="+g)
+	}
 	switch b.o.suite {
 	case "drain":
 		return b.drain()
