@@ -47,3 +47,14 @@ func TestRawRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestCreatedOf(t *testing.T) {
+	e := Entry{ID: "msg_1", Created: 1713004756000000123, LastError: `x "created":5`, Lead: json.RawMessage(`{"created":7}`)}
+	v, err := e.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := createdOf(v); !ok || got != e.Created {
+		t.Fatalf("createdOf = %d, %v; want %d", got, ok, e.Created)
+	}
+}
