@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadsync/leadsync/providers"
+	"github.com/leadsync/leadsync/providers/generic"
 	"github.com/leadsync/leadsync/sinks"
 	"github.com/leadsync/leadsync/sync/config"
 	"github.com/leadsync/leadsync/sync/lead"
@@ -50,12 +51,22 @@ func Explain(cfg *config.Config, source string, body []byte) ([]Explained, error
 		if sc == nil {
 			return nil, fmt.Errorf("no source named %q in the config", source)
 		}
-		spec, err := buildSource(*sc, env{log: quiet})
-		if err != nil {
-			return nil, err
+		var err error
+		if sc.Provider == config.ProviderGeneric {
+			// The generic provider's own dry run fills in the id and
+			// timestamp headers its mapping may read.
+			var gc generic.Config
+			if gc, err = genericConfig(*sc, false); err == nil {
+				events, err = generic.Explain(gc, body)
+			}
+		} else {
+			var spec SourceSpec
+			if spec, err = buildSource(*sc, env{log: quiet}); err != nil {
+				return nil, err
+			}
+			req := &providers.Request{Source: source, Body: body, Header: http.Header{}, ReceivedAt: time.Now().UTC()}
+			events, err = spec.Source.Parse(req)
 		}
-		req := &providers.Request{Source: source, Body: body, Header: http.Header{}, ReceivedAt: time.Now().UTC()}
-		events, err = spec.Source.Parse(req)
 		if err != nil {
 			return []Explained{{Status: lead.StatusQuarantined, Reason: err.Error()}}, nil
 		}

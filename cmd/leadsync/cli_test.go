@@ -232,3 +232,23 @@ sinks:
 		t.Errorf("explain created the state dir")
 	}
 }
+
+// A generic source whose event id is a header (Standard Webhooks) can be
+// explained from a body alone: the dry run supplies the headers.
+func TestExplainGenericFromBodyAlone(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "leadsync.yaml")
+	os.WriteFile(cfg, []byte(`state_dir: `+filepath.Join(dir, "state")+`
+sources:
+  - name: site
+    provider: generic
+    signature: {scheme: standard-webhooks, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}
+    fields: {email: /data/email, first_name: /data/name}
+`), 0o600)
+	body := filepath.Join(dir, "body.json")
+	os.WriteFile(body, []byte(`{"type":"user.registered","data":{"email":"ann@example.com","name":"Ann"}}`), 0o600)
+	out, code := runCLI(t, dir, nil, "explain", "--config", cfg, "--source", "site", body)
+	if code != 0 || !strings.Contains(out, "event 1: accepted") || !strings.Contains(out, `"first_name": "Ann"`) {
+		t.Fatalf("explain: exit %d:\n%s", code, out)
+	}
+}
