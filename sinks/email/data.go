@@ -49,9 +49,9 @@ func newData(d sinks.Delivery, l *lead.Lead) Data {
 	x := Data{
 		Lead: l, DeliveryID: d.ID, Heading: heading(l.Action), Test: l.Test,
 		Name: personName(l), Email: deref(p.Email), Phone: deref(p.Phone),
-		PreferredContact: deref(p.PreferredContact), Address: address(p.Address), Consent: yesNo(p.MarketingConsent, "yes", "no"),
+		PreferredContact: deref(p.PreferredContact), Address: p.Address.Text(), Consent: yesNo(p.MarketingConsent, "yes", "no"),
 		Intent: in.Intent, Reason: deref(in.Reason), Form: deref(in.Form), Message: strings.TrimSpace(deref(in.Message)),
-		Price: price(in), BedroomsMin: intString(in.BedroomsMin), Areas: strings.Join(in.Areas, ", "),
+		Price: in.PriceText(), BedroomsMin: intString(in.BedroomsMin), Areas: strings.Join(in.Areas, ", "),
 		Mortgage: yesNo(in.PreapprovedMortgage, "pre-approved", "not pre-approved"),
 		Source:   source(l.Source), ReceivedAt: when(l.ReceivedAt.Time), LeadID: l.ID, EventID: l.EventID,
 	}
@@ -86,35 +86,7 @@ func personName(l *lead.Lead) string {
 	return joinNonEmpty(" ", strings.TrimSpace(deref(l.Person.FirstName)), strings.TrimSpace(deref(l.Person.LastName)))
 }
 
-func address(a *lead.Address) string {
-	if a == nil {
-		return ""
-	}
-	city := joinNonEmpty(" ", deref(a.PostalCode), deref(a.City))
-	return joinNonEmpty(", ", deref(a.Street), city, deref(a.Country))
-}
 
-func price(in lead.Interest) string {
-	num := func(f *float64) string {
-		if f == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*f, 'f', -1, 64)
-	}
-	lo, hi := num(in.PriceMin), num(in.PriceMax)
-	var s string
-	switch {
-	case lo != "" && hi != "":
-		s = lo + "–" + hi
-	case lo != "":
-		s = "from " + lo
-	case hi != "":
-		s = "up to " + hi
-	default:
-		return ""
-	}
-	return joinNonEmpty(" ", s, deref(in.Currency))
-}
 
 func source(s lead.Source) string {
 	detail := joinNonEmpty(", ", prefixed("provider ", s.Provider), s.EventType)

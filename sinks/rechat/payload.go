@@ -45,7 +45,7 @@ func (s *Sink) payload(deliveryID string, l *lead.Lead) Payload {
 		Tags: slices.Clone(s.tags),
 	}
 	if slices.Contains(ownProperty, l.Interest.Intent) {
-		p.Address = address(l.Person.Address)
+		p.Address = l.Person.Address.Text()
 	}
 	if p.LeadSource == "" {
 		p.LeadSource = or(l.Source.Provider, DefaultLeadSource)
@@ -91,10 +91,10 @@ func note(deliveryID string, l *lead.Lead) string {
 	if in.Listing != nil {
 		line("Listing", joinNonEmpty(" ", deref(in.Listing.ID), wrap("(ref ", deref(in.Listing.ExternalID), ")")))
 	}
-	line("Price", price(in))
+	line("Price", in.PriceText())
 	line("Bedrooms (min)", intString(in.BedroomsMin))
 	line("Areas", strings.Join(in.Areas, ", "))
-	line("Address", address(l.Person.Address))
+	line("Address", l.Person.Address.Text())
 	line("Prefers", deref(l.Person.PreferredContact))
 	if ag := l.Assignment.Agent; ag != nil {
 		line("Agent", joinNonEmpty(" ", deref(ag.Name), wrap("<", deref(ag.Email), ">")))
@@ -104,35 +104,7 @@ func note(deliveryID string, l *lead.Lead) string {
 	return b.String()
 }
 
-func price(in lead.Interest) string {
-	num := func(f *float64) string {
-		if f == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*f, 'f', -1, 64)
-	}
-	lo, hi := num(in.PriceMin), num(in.PriceMax)
-	var s string
-	switch {
-	case lo != "" && hi != "":
-		s = lo + "–" + hi
-	case lo != "":
-		s = "from " + lo
-	case hi != "":
-		s = "up to " + hi
-	default:
-		return ""
-	}
-	return joinNonEmpty(" ", s, deref(in.Currency))
-}
 
-func address(a *lead.Address) string {
-	if a == nil {
-		return ""
-	}
-	city := joinNonEmpty(" ", deref(a.PostalCode), deref(a.City))
-	return joinNonEmpty(", ", deref(a.Street), city, deref(a.Country))
-}
 
 // wrap returns s between open and close, or "" when s is.
 func wrap(open, s, close string) string {
