@@ -86,8 +86,6 @@ func personName(l *lead.Lead) string {
 	return joinNonEmpty(" ", strings.TrimSpace(deref(l.Person.FirstName)), strings.TrimSpace(deref(l.Person.LastName)))
 }
 
-
-
 func source(s lead.Source) string {
 	detail := joinNonEmpty(", ", prefixed("provider ", s.Provider), s.EventType)
 	if s.Via != "" && s.Via != lead.ViaWebhook {

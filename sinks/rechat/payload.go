@@ -104,8 +104,6 @@ func note(deliveryID string, l *lead.Lead) string {
 	return b.String()
 }
 
-
-
 // wrap returns s between open and close, or "" when s is.
 func wrap(open, s, close string) string {
 	if s == "" {
