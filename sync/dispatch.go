@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	stdsync "sync"
 	"time"
 
@@ -265,7 +266,7 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 		m.deliveries.WithLabelValues(d.name, "retry").Inc()
 		delay := backoff(p, e.Attempt, err)
 		d.noteErr(now, err)
-		log.Warn("delivery failed; will retry", "err", err, "retry_in", delay.Round(time.Millisecond).String())
+		log.Warn("delivery failed; will retry", "err", logText(err.Error(), err), "retry_in", delay.Round(time.Millisecond).String())
 		status, _ := httpStatus(err)
 		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), status, d.done(log, e)))
 	}
@@ -276,7 +277,7 @@ func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err e
 	status, body := httpStatus(err)
 	d.e.metrics.deliveries.WithLabelValues(d.name, "dead").Inc()
 	d.e.metrics.dead.WithLabelValues(d.name).Inc()
-	log.Error("delivery failed for good; moved to dead letters", "reason", reason)
+	log.Error("delivery failed for good; moved to dead letters", "reason", logText(reason, err))
 	d.commit(log, e, d.e.o.Store.Bury(d.name, e, reason, status, body, d.done(log, e)))
 }
 
@@ -329,6 +330,17 @@ func backoff(p Policy, attempt int, err error) time.Duration {
 		delay = max(delay, min(ra, p.BackoffMax))
 	}
 	return delay
+}
+
+// logText is text for a log line about err with the peer's response body
+// taken out: a CRM's error can echo the lead's name or email back, and logs
+// carry no personal data. The body stays in the dead letter and the outbox
+// entry's last error, which erase and retention reach; the status is kept.
+func logText(text string, err error) string {
+	if _, body := sinks.Answer(err); body != "" {
+		return strings.ReplaceAll(text, body, "[response body withheld: see leadsync dlq show]")
+	}
+	return text
 }
 
 // httpStatus digs the peer's status and short answer out of err, if any.

@@ -1,7 +1,10 @@
 package sync
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/leadsync/leadsync/sinks"
 
 	"github.com/leadsync/leadsync/sync/config"
 	"github.com/leadsync/leadsync/sync/lead"
@@ -51,5 +54,13 @@ func TestMatch(t *testing.T) {
 				t.Fatalf("Matches = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+func TestLogTextWithholdsThePeersBody(t *testing.T) {
+	err := sinks.Permanent(&sinks.HTTPError{Status: 400, Body: `{"error":"john@example.com is taken"}`})
+	got := logText("gave up: "+err.Error(), err)
+	if strings.Contains(got, "john@example.com") || !strings.Contains(got, "400") {
+		t.Fatalf("logText = %q", got)
 	}
 }
