@@ -79,13 +79,22 @@ func TestMetricsAfterTrafficCarryNoPersonalData(t *testing.T) {
 	post(t, h.url+"/webhooks/hemnet", body, signed(body))
 	post(t, h.url+"/webhooks/hemnet", body, nil) // 401
 	rec.wait(t, 1)
-	resp, err := http.Get(h.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The sink has the lead; the delivery is counted once its outcome is
+	// committed, a moment later.
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		resp, err := http.Get(h.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(b)
+		if strings.Contains(text, `leadsync_receive_to_deliver_seconds_bucket`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(b)
 	for _, want := range []string{
 		`leadsync_webhooks_total{code="200",source="hemnet"} 1`,
 		`leadsync_webhooks_total{code="401",source="hemnet"} 1`,
