@@ -115,16 +115,16 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 			r.Status, r.Reason = lead.StatusStale, "older than the version already applied"
 		}
 	}
+	evKey := timeKey(time.Unix(0, received), evID)
 	if r.Status == lead.StatusAccepted {
 		for _, sink := range it.Sinks {
-			if err := enqueue(tx, sink, r.LeadID, evID, lead.DeliveryID(ev.Key, sink), it.LeadJSON, received, single); err != nil {
+			if err := enqueue(tx, sink, r.LeadID, evID, lead.DeliveryID(ev.Key, sink), nil, evKey, received, single); err != nil {
 				return r, err
 			}
 		}
 		r.Sinks = it.Sinks
 	}
 
-	evKey := timeKey(time.Unix(0, received), evID)
 	erec := eventRecord{EventID: evID, Source: source, Status: r.Status, Reason: r.Reason,
 		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks,
 		VK: string(vkID)}
@@ -179,29 +179,29 @@ func applyVersion(tx *bolt.Tx, leadID, evID string, v time.Time, single bool) (s
 // entry on that sink if there is one: a newer version supersedes an older one
 // not yet sent. (If the older one is being delivered right now, the
 // dispatcher holds the new one back until that attempt ends, so one entity on
-// one sink is delivered in order.)
+// one sink is delivered in order.) The entry carries the lead JSON (body), or
+// names the event record that holds it (ref): intake stores a lead once, in
+// its event, rather than once more per sink.
 //
 // An entity that is its own single event (see applyVersion) gets no newer
 // version to replace it, so it is not indexed in pending: that saves a write
 // at a random key per sink on every such commit.
-func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body []byte, due int64, single bool) error {
+func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body, ref []byte, due int64, single bool) error {
 	sb, err := sinkBuckets(tx, sink)
 	if err != nil {
 		return err
 	}
+	sb.outbox.FillPercent = 0.95
+	key := timeKey(time.Unix(0, due), delivID)
+	e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Ref: ref, Lead: body}
 	if single {
-		sb.outbox.FillPercent = 0.95
-		e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Lead: body}
-		return putJSON(sb.outbox, timeKey(time.Unix(0, due), delivID), &e)
+		return putJSON(sb.outbox, key, &e)
 	}
 	if old := sb.pending.Get([]byte(leadID)); old != nil {
 		if err := sb.outbox.Delete(old); err != nil {
 			return err
 		}
 	}
-	key := timeKey(time.Unix(0, due), delivID)
-	e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Lead: body}
-	sb.outbox.FillPercent = 0.95
 	if err := putJSON(sb.outbox, key, &e); err != nil {
 		return err
 	}

@@ -62,6 +62,14 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	if err != nil {
 		return counts, err
 	}
+	// The queues first: their entries name the events erased below.
+	if len(leads) > 0 {
+		n, err := s.eraseQueues(leads)
+		addCounts(counts, n)
+		if err != nil {
+			return counts, err
+		}
+	}
 
 	raws := map[string]bool{}
 	n, _, err = s.run(sweep{bucket: bRaw,
@@ -104,13 +112,6 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 		return counts, err
 	}
 
-	if len(leads) > 0 {
-		n, err := s.eraseQueues(leads)
-		addCounts(counts, n)
-		if err != nil {
-			return counts, err
-		}
-	}
 	if err := s.Rewrite(); err != nil {
 		return counts, fmt.Errorf("erase: the data is deleted but the file still holds its bytes: %w", err)
 	}

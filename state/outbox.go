@@ -41,11 +41,32 @@ func (s *Store) Due(sink string, now time.Time, limit int, skip func(*Entry) boo
 			if skip != nil && skip(&e) {
 				continue
 			}
+			if len(e.Ref) > 0 && len(e.Lead) == 0 {
+				// Left empty when the event is gone (erased): the
+				// dispatcher buries the entry saying so.
+				e.Lead = leadOf(tx.Bucket(bEvents).Get(e.Ref))
+			}
 			out = append(out, e)
 		}
 		return nil
 	})
 	return out, next, err
+}
+
+// leadOf copies the lead JSON out of an events record: the encoder writes it
+// last, after `,"lead":`, a sequence the JSON strings before it cannot hold
+// (their quotes are escaped). nil when v is nil or holds no lead.
+func leadOf(v []byte) json.RawMessage {
+	const sep = `,"lead":`
+	i := bytes.Index(v, []byte(sep))
+	if i <= 0 || v[len(v)-1] != '}' {
+		var er eventRecord
+		if json.Unmarshal(v, &er) != nil {
+			return nil
+		}
+		return er.Lead
+	}
+	return bytes.Clone(v[i+len(sep) : len(v)-1])
 }
 
 // Ack removes a delivered entry. It is asynchronous: done is called on the
@@ -77,8 +98,15 @@ func (s *Store) Reschedule(sink string, e *Entry, due time.Time, lastErr string,
 		if err != nil {
 			return err
 		}
-		if sb.outbox.Get(old) == nil {
+		cur := sb.outbox.Get(old)
+		if cur == nil {
 			return nil // superseded (or dropped by an operator)
+		}
+		// Keep the entry as stored: a prune may have copied the lead into it
+		// since it was read, because its event was about to go.
+		var stored Entry
+		if decodeEntry(cur, &stored) == nil {
+			next.Ref = stored.Ref
 		}
 		if err := sb.outbox.Delete(old); err != nil {
 			return err

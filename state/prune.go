@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"time"
@@ -51,6 +52,23 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 				return d.DeadAt < cut, nil
 			}})
 		counts["dead"] += n
+		if err != nil {
+			return counts, err
+		}
+	}
+
+	// Pending entries that name an event about to go get the lead copied
+	// into them first (intake's entries hold only a reference).
+	sinks, err = s.bucketsWithPrefix("outbox/")
+	if err != nil {
+		return counts, err
+	}
+	for _, sink := range sinks {
+		_, _, err := s.run(sweep{bucket: outboxBucket(sink), batch: batch,
+			match: func(*bolt.Tx, []byte, []byte, map[string]int) (bool, error) { return false, nil },
+			rewrite: func(tx *bolt.Tx, _, v []byte) ([]byte, error) {
+				return materialize(tx, v, stop)
+			}})
 		if err != nil {
 			return counts, err
 		}
@@ -111,6 +129,25 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 	counts["versions"] += n
 	addCounts(counts, extra)
 	return counts, err
+}
+
+// materialize returns outbox entry v with its lead copied in from the event
+// record it names, if that record's key sorts before stop (it is about to be
+// pruned); nil when v needs no change.
+func materialize(tx *bolt.Tx, v, stop []byte) ([]byte, error) {
+	if !bytes.Contains(v, []byte(`"ref":`)) {
+		return nil, nil
+	}
+	var e Entry
+	if err := decodeEntry(v, &e); err != nil || len(e.Ref) == 0 || bytes.Compare(e.Ref, stop) >= 0 {
+		return nil, nil // unreadable entries are left as they are, for an operator
+	}
+	l := leadOf(tx.Bucket(bEvents).Get(e.Ref))
+	if l == nil {
+		return nil, nil // gone already (erased): the dispatcher buries it saying so
+	}
+	e.Ref, e.Lead = nil, l
+	return e.encode()
 }
 
 // lastEvent is when the event of versions record v was received, from its

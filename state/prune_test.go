@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -146,8 +147,16 @@ func TestPruneRetention(t *testing.T) {
 	if wantRaw := events - cutMin + int(during.Load()); nraw != wantRaw || !first.Equal(cut) {
 		t.Fatalf("%d raw requests left from %v, want %d from %v", nraw, first, wantRaw, cut)
 	}
-	if pending := dueAll(t, s, "a"); len(pending) != 50+int(during.Load()) {
+	pending := dueAll(t, s, "a")
+	if len(pending) != 50+int(during.Load()) {
 		t.Fatalf("%d pending after prune, want %d", len(pending), 50+during.Load())
+	}
+	// Their events went, but not their leads (copied into the entries).
+	for _, e := range pending {
+		var l lead.Lead
+		if err := json.Unmarshal(e.Lead, &l); err != nil || l.ID != e.LeadID {
+			t.Fatalf("pending entry %s after prune: lead %q (%v)", e.ID, e.Lead, err)
+		}
 	}
 	if dl, _ := s.DeadLetters("a"); len(dl) != 50 {
 		t.Fatalf("%d dead letters after prune, want 50", len(dl))
@@ -198,5 +207,40 @@ func TestPruneZeroTimeKeepsAll(t *testing.T) {
 	got, err := s.Prune(time.Time{}, 10)
 	if err != nil || got["raw"] != 0 || got["events"] != 0 {
 		t.Fatalf("prune(zero) = %v, %v", got, err)
+	}
+}
+
+// A lead is stored once, in its event; the outbox entry names the event.
+// An entry read before a prune and rescheduled after it keeps the lead the
+// prune copied into it.
+func TestOutboxEntryNamesItsEventAndSurvivesPrune(t *testing.T) {
+	s, dir := statetest.Open(t, state.Options{})
+	commit1(t, s, personIncoming("k1", "c1", "p1@example.com", "", t0, "a"))
+	es := dueAll(t, s, "a")
+	if len(es) != 1 || len(es[0].Ref) == 0 {
+		t.Fatalf("entries = %+v, want one naming its event", es)
+	}
+	var l lead.Lead
+	if err := json.Unmarshal(es[0].Lead, &l); err != nil || *l.Person.Email != "p1@example.com" {
+		t.Fatalf("Due filled in lead %s (%v)", es[0].Lead, err)
+	}
+	if _, err := s.Prune(t0.Add(time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	done, waitDone := wait(t)
+	if err := s.Reschedule("a", &es[0], t0.Add(time.Minute), "503", 503, done); err != nil {
+		t.Fatal(err)
+	}
+	waitDone()
+	after := dueAll(t, s, "a")
+	if len(after) != 1 || len(after[0].Ref) != 0 || !json.Valid(after[0].Lead) || after[0].Attempt != 1 {
+		t.Fatalf("after prune and reschedule: %+v", after)
+	}
+	if err := json.Unmarshal(after[0].Lead, &l); err != nil || *l.Person.Email != "p1@example.com" {
+		t.Fatalf("lead after prune: %s (%v)", after[0].Lead, err)
+	}
+	s.Close()
+	if n := len(keys(t, dir, "events")); n != 0 {
+		t.Fatalf("%d events left after prune", n)
 	}
 }

@@ -94,15 +94,19 @@ type versionRecord struct {
 
 // Entry is one pending delivery in a sink's outbox.
 type Entry struct {
-	Key        []byte          `json:"-"`  // outbox key: due(8) + delivery id
-	ID         string          `json:"id"` // delivery id, stable across retries
-	LeadID     string          `json:"lead_id"`
-	EventID    string          `json:"event_id"`
-	Attempt    int             `json:"attempt"` // attempts made so far
-	Created    int64           `json:"created"` // Unix ns of the first enqueue
-	LastError  string          `json:"last_error,omitempty"`
-	LastStatus int             `json:"last_status,omitempty"`
-	Lead       json.RawMessage `json:"lead,omitempty"` // the lead JSON to send
+	Key        []byte `json:"-"`  // outbox key: due(8) + delivery id
+	ID         string `json:"id"` // delivery id, stable across retries
+	LeadID     string `json:"lead_id"`
+	EventID    string `json:"event_id"`
+	Attempt    int    `json:"attempt"` // attempts made so far
+	Created    int64  `json:"created"` // Unix ns of the first enqueue
+	LastError  string `json:"last_error,omitempty"`
+	LastStatus int    `json:"last_status,omitempty"`
+	// Ref is the key of the event record that holds the lead, for an entry
+	// that does not carry the lead itself (what intake queues: the lead is
+	// stored once, not once per sink). Due fills in Lead from it.
+	Ref  []byte          `json:"ref,omitempty"`
+	Lead json.RawMessage `json:"lead,omitempty"` // the lead JSON to send
 }
 
 // Due is when the entry is due.
@@ -138,20 +142,63 @@ func u64(v uint64) []byte {
 // back into the RawMessage field as usual.
 
 func (e *eventRecord) encode() ([]byte, error) {
-	c := *e
-	c.Lead = nil
-	return spliceLead(&c, e.Lead)
+	o := newObject(256 + len(e.Lead))
+	o.str("event_id", e.EventID)
+	o.str("source", e.Source)
+	o.str("status", e.Status)
+	o.strOmit("reason", e.Reason)
+	o.strOmit("lead_id", e.LeadID)
+	o.str("key", e.Key)
+	o.bytes("raw", e.Raw)
+	o.int("received", e.Received)
+	o.strOmit("via", e.Via)
+	o.strsOmit("sinks", e.Sinks)
+	o.strOmit("vk", e.VK)
+	o.strsOmit("aliases", e.Aliases)
+	if len(e.Lead) > 0 {
+		o.raw("lead", e.Lead)
+	}
+	return o.done(), nil
 }
 
+// encode writes an entry. One that names its event record (Ref) is stored
+// without the lead, which the event record holds: Due reads it from there.
 func (e *Entry) encode() ([]byte, error) {
-	c := *e
-	c.Lead = nil
-	return spliceLead(&c, e.Lead)
+	o := newObject(160 + len(e.Lead))
+	o.str("id", e.ID)
+	o.str("lead_id", e.LeadID)
+	o.str("event_id", e.EventID)
+	o.int("attempt", int64(e.Attempt))
+	o.int("created", e.Created)
+	o.strOmit("last_error", e.LastError)
+	o.intOmit("last_status", int64(e.LastStatus))
+	o.bytesOmit("ref", e.Ref)
+	if len(e.Lead) > 0 && len(e.Ref) == 0 {
+		o.raw("lead", e.Lead)
+	}
+	return o.done(), nil
+}
+
+func (d *dedupeRecord) encode() ([]byte, error) {
+	o := newObject(128)
+	o.str("e", d.EventID)
+	o.str("s", d.Status)
+	o.strOmit("l", d.LeadID)
+	o.int("t", d.Received)
+	o.bytesOmit("k", d.EventKey)
+	return o.done(), nil
+}
+
+func (v *versionRecord) encode() ([]byte, error) {
+	o := newObject(64)
+	o.int("v", v.Version)
+	o.str("e", v.EventID)
+	return o.done(), nil
 }
 
 func (d *DeadLetter) encode() ([]byte, error) {
 	c := *d
-	c.Lead = nil
+	c.Lead, c.Ref = nil, nil // a dead letter keeps its lead: retention may prune the event
 	return spliceLead(&c, d.Lead)
 }
 

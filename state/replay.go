@@ -256,7 +256,7 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	tag := hex.EncodeToString(sum[:])[:8]
 	for _, sink := range it.Sinks {
 		id := lead.DeliveryID(ev.Key+"\x00replay\x00"+tag, sink)
-		if err := enqueue(tx, sink, r.LeadID, evID, id, it.LeadJSON, now, false); err != nil {
+		if err := enqueue(tx, sink, r.LeadID, evID, id, it.LeadJSON, nil, now, false); err != nil {
 			return r, err
 		}
 	}

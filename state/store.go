@@ -1,6 +1,6 @@
 // Package state is leadsync's durable store: one bbolt file that holds the
-// idempotent inbox (dedupe records, raw requests, events), the latest lead of
-// every entity, and a transactional outbox per sink with its dead letters.
+// idempotent inbox (dedupe records, raw requests, events with the leads they
+// produced), and a transactional outbox per sink with its dead letters.
 //
 // Every write goes through one writer goroutine that commits everything that
 // queued while the previous commit was syncing (group commit, no timer), so
@@ -15,9 +15,8 @@
 //	events          received(8) + ev id  → eventRecord
 //	raw             received(8) + seq(8) → rawRecord (headers + body as received)
 //	versions        lead id              → versionRecord (newest applied)
-//	leads           lead id              → latest lead JSON
 //	stats           source + "\x00" + status → count (8 bytes)
-//	outbox/<sink>   due(8) + delivery id → Entry
+//	outbox/<sink>   due(8) + delivery id → Entry (names the events record that holds its lead)
 //	pending/<sink>  lead id              → outbox key of the entity's pending entry
 //	dead/<sink>     delivery id          → DeadLetter
 //	cursors         source + customer    → cursor (reconciliation)

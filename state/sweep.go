@@ -33,6 +33,9 @@ type sweep struct {
 	// deleted, when set, is called after each step is durable with a copy
 	// of every pair that step deleted.
 	deleted func(k, v []byte)
+	// rewrite, when set, is asked about every key match keeps: a non-nil
+	// answer replaces its value. It must not write to the bucket itself.
+	rewrite func(tx *bolt.Tx, k, v []byte) ([]byte, error)
 }
 
 // run walks the bucket to its end (or to stop) and returns how many keys it
@@ -48,12 +51,13 @@ func (s *Store) run(w sweep) (int, map[string]int, error) {
 		type pair struct{ k, v []byte }
 		var (
 			dels []pair
+			puts []pair
 			n    map[string]int
 			next []byte
 			done bool
 		)
 		err := s.update(func(tx *bolt.Tx) error {
-			dels, n, next, done = dels[:0], map[string]int{}, nil, false
+			dels, puts, n, next, done = dels[:0], puts[:0], map[string]int{}, nil, false
 			b := tx.Bucket(w.bucket)
 			if b == nil {
 				done = true
@@ -92,16 +96,29 @@ func (s *Store) run(w sweep) (int, map[string]int, error) {
 						p.v = bytes.Clone(v)
 					}
 					dels = append(dels, p)
+				} else if w.rewrite != nil {
+					nv, err := w.rewrite(tx, k, v)
+					if err != nil {
+						return err
+					}
+					if nv != nil {
+						puts = append(puts, pair{k: bytes.Clone(k), v: nv})
+					}
 				}
 			}
 			if visited < w.batch {
 				done = true
 			}
 			next = bytes.Clone(next)
-			// Deleting while a cursor walks the bucket can make it skip
-			// keys, so the deletes come after the walk.
+			// Writing while a cursor walks the bucket can make it skip
+			// keys, so the deletes and rewrites come after the walk.
 			for _, p := range dels {
 				if err := b.Delete(p.k); err != nil {
+					return err
+				}
+			}
+			for _, p := range puts {
+				if err := b.Put(p.k, p.v); err != nil {
 					return err
 				}
 			}

@@ -203,6 +203,12 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	log := d.log.With("lead_id", e.LeadID, "event_id", e.EventID, "delivery_id", e.ID, "attempt", e.Attempt+1)
 	// Only what the log lines and the latency metric need is decoded, unless
 	// the sink reads the whole lead.
+	if len(e.Lead) == 0 {
+		// The entry names an event that is no longer stored: erased while
+		// the entry was read (erase drops the entry next).
+		d.bury(log, e, "the lead is no longer stored (erased)", nil)
+		return
+	}
 	var l lead.Lead
 	var err error
 	_, bodyOnly := ls.spec.Sink.(sinks.BodyOnly)

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -62,13 +63,16 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	if reqID == "" {
 		reqID = newRequestID()
 	}
-	log := e.log.With("source", name, "request_id", reqID)
+	// The request's attributes go on each line it logs; most requests log
+	// nothing below info, so no With (a handler clone) is made up front.
+	args := []any{"source", name, "request_id", reqID}
+	log := &reqLog{base: e.log, args: args}
 	if e.draining.Load() {
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "shutting down"}
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
 		e.counters.reject(name)
-		log.Warn("webhook rejected", "answer", 415, "reason", "content type is not JSON")
+		log.get().Warn("webhook rejected", "answer", 415, "reason", "content type is not JSON")
 		return http.StatusUnsupportedMediaType, answer{Status: "error", Reason: "content type must be application/json"}
 	}
 	if r.ContentLength > wr.maxBody {
@@ -80,14 +84,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	case errors.As(err, &tooBig):
 		return e.tooLarge(log, name, wr.maxBody)
 	case err != nil:
-		log.Warn("webhook body unreadable", "err", err)
+		log.get().Warn("webhook body unreadable", "err", err)
 		return http.StatusBadRequest, answer{Status: "error", Reason: "body could not be read"}
 	}
 
 	ip := providers.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), wr.trusted)
 	if src.Allow != nil && !src.Allow(ip) {
 		e.counters.reject(name)
-		log.Warn("webhook rejected", "answer", 403, "reason", "source address not allowed", "remote_ip", ip.String())
+		log.get().Warn("webhook rejected", "answer", 403, "reason", "source address not allowed", "remote_ip", ip.String())
 		return http.StatusForbidden, answer{Status: "error", Reason: "address not allowed"}
 	}
 	req := &providers.Request{Source: name, Body: body, Header: r.Header, RemoteIP: ip,
@@ -98,31 +102,31 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	in := incoming(src.Source, req, wr, lead.ViaWebhook)
 	res, err := e.o.Store.Commit(in)
 	if err != nil {
-		log.Error("commit failed; answering 503 so the provider retries", "err", err)
+		log.get().Error("commit failed; answering 503 so the provider retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	}
-	e.committed(name, res, log)
+	e.committed(name, res, e.log, args)
 	return http.StatusOK, summarize(res)
 }
 
-func (e *Engine) tooLarge(log *slog.Logger, name string, max int64) (int, answer) {
+func (e *Engine) tooLarge(log *reqLog, name string, max int64) (int, answer) {
 	e.counters.reject(name)
-	log.Warn("webhook rejected", "answer", 413, "reason", "body larger than max_body", "max_body", max)
+	log.get().Warn("webhook rejected", "answer", 413, "reason", "body larger than max_body", "max_body", max)
 	return http.StatusRequestEntityTooLarge, answer{Status: "error", Reason: "body too large"}
 }
 
-func (e *Engine) verifyFailed(log *slog.Logger, name string, err error) (int, answer) {
+func (e *Engine) verifyFailed(log *reqLog, name string, err error) (int, answer) {
 	switch {
 	case errors.Is(err, providers.ErrUnavailable):
-		log.Error("verification unavailable; answering 503 so the provider retries", "err", err)
+		log.get().Error("verification unavailable; answering 503 so the provider retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	case errors.Is(err, providers.ErrForbidden):
 		e.counters.reject(name)
-		log.Warn("webhook rejected", "answer", 403, "reason", err.Error())
+		log.get().Warn("webhook rejected", "answer", 403, "reason", err.Error())
 		return http.StatusForbidden, answer{Status: "error", Reason: "forbidden"}
 	default:
 		e.counters.reject(name)
-		log.Warn("webhook rejected", "answer", 401, "reason", err.Error())
+		log.get().Warn("webhook rejected", "answer", 401, "reason", err.Error())
 		return http.StatusUnauthorized, answer{Status: "error", Reason: "invalid signature"}
 	}
 }
@@ -167,19 +171,19 @@ func itemOf(ev lead.Event, wr *wiring, via string) state.Item {
 }
 
 // committed logs what became of each event and wakes the dispatchers of the
-// sinks that got work.
-func (e *Engine) committed(source string, res []state.Result, log *slog.Logger) {
+// sinks that got work. args are the request's attributes, put on each line.
+func (e *Engine) committed(source string, res []state.Result, log *slog.Logger, args []any) {
+	ctx := context.Background()
 	for _, r := range res {
 		e.metrics.events.WithLabelValues(source, r.Status).Inc()
 		e.tail.publish(TailEvent{Time: e.now().UTC(), Kind: "event", Source: source, EventID: r.EventID,
 			LeadID: r.LeadID, Status: r.Status, Reason: r.Reason, Sinks: r.Sinks})
-		l := log.With("event_id", r.EventID)
-		if r.LeadID != "" {
-			l = l.With("lead_id", r.LeadID)
-		}
+		var level slog.Level
+		var msg string
+		var extra []any
 		switch r.Status {
 		case lead.StatusAccepted:
-			l.Info("lead accepted", "sinks", len(r.Sinks))
+			level, msg, extra = slog.LevelInfo, "lead accepted", []any{"sinks", len(r.Sinks)}
 			for _, s := range r.Sinks {
 				if d := e.dispatcher(s); d != nil {
 					d.poke()
@@ -187,13 +191,35 @@ func (e *Engine) committed(source string, res []state.Result, log *slog.Logger) 
 			}
 		case lead.StatusDuplicate:
 			e.counters.duplicate(source)
-			l.Debug("duplicate event")
+			level, msg = slog.LevelDebug, "duplicate event"
 		case lead.StatusQuarantined:
-			l.Warn("event quarantined", "reason", r.Reason)
+			level, msg, extra = slog.LevelWarn, "event quarantined", []any{"reason", r.Reason}
 		default:
-			l.Info("event "+r.Status, "reason", r.Reason)
+			level, msg, extra = slog.LevelInfo, "event "+r.Status, []any{"reason", r.Reason}
 		}
+		if !log.Enabled(ctx, level) {
+			continue
+		}
+		line := append(append(make([]any, 0, len(args)+4+len(extra)), args...), "event_id", r.EventID)
+		if r.LeadID != "" {
+			line = append(line, "lead_id", r.LeadID)
+		}
+		log.Log(ctx, level, msg, append(line, extra...)...)
 	}
+}
+
+// reqLog is a request's logger, made on first use.
+type reqLog struct {
+	base *slog.Logger
+	args []any
+	l    *slog.Logger
+}
+
+func (r *reqLog) get() *slog.Logger {
+	if r.l == nil {
+		r.l = r.base.With(r.args...)
+	}
+	return r.l
 }
 
 // summarize turns results into the answer: one event answers as SPEC.md
