@@ -82,22 +82,18 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, received int64) (Result, error) {
 	ev := &it.Event
 	evID := lead.EventID(ev.Key)
-	dd := tx.Bucket(bDedupe)
-	if prev := dd.Get([]byte(evID)); prev != nil {
-		return duplicateOf(prev, evID), nil
+	if pk, prev := s.dedupeGet(tx, evID); prev != nil {
+		return duplicateOf(pk, prev, evID), nil
 	}
-	var vkID []byte
+	var vkID string
 	if ev.VersionKey != "" {
-		vkID = []byte("vk_" + lead.EventID(ev.VersionKey)[3:])
-		if prev := dd.Get(vkID); prev != nil {
+		vkID = "vk_" + lead.EventID(ev.VersionKey)[3:]
+		if pk, prev := s.dedupeGet(tx, vkID); prev != nil {
 			// The same change seen another way (webhook and poll): remember
 			// this event key too, so its retries are quick duplicates.
-			r := duplicateOf(prev, evID)
+			r := duplicateOf(pk, prev, evID)
 			rec := dedupeRecord{EventID: evID, Status: lead.StatusDuplicate, LeadID: r.LeadID, Received: received}
-			if err := addAlias(tx, prev, evID); err != nil {
-				return r, err
-			}
-			return r, putJSON(dd, []byte(evID), &rec)
+			return r, s.dedupePut(tx, &rec)
 		}
 	}
 
@@ -127,7 +123,7 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 
 	erec := eventRecord{EventID: evID, Source: source, Status: r.Status, Reason: r.Reason,
 		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks,
-		VK: string(vkID)}
+		VK: vkID}
 	if r.Status == lead.StatusAccepted {
 		erec.Lead = it.LeadJSON
 	}
@@ -135,20 +131,21 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		return r, err
 	}
 	drec := dedupeRecord{EventID: evID, Status: r.Status, LeadID: r.LeadID, Received: received, EventKey: evKey}
-	if err := putJSON(dd, []byte(evID), &drec); err != nil {
+	if err := s.dedupePut(tx, &drec); err != nil {
 		return r, err
 	}
-	if vkID != nil {
-		if err := putJSON(dd, vkID, &drec); err != nil {
+	if vkID != "" {
+		vrec := drec
+		vrec.EventID = vkID
+		if err := s.dedupePut(tx, &vrec); err != nil {
 			return r, err
 		}
 	}
 	return r, bumpStat(tx, erec.Source, r.Status, received)
 }
 
-func duplicateOf(prev []byte, evID string) Result {
-	var rec dedupeRecord
-	_ = json.Unmarshal(prev, &rec) // a damaged record still means "seen"
+func duplicateOf(k, prev []byte, evID string) Result {
+	rec, _ := readDedupe(k, prev) // a damaged record still means "seen"
 	return Result{EventID: evID, LeadID: rec.LeadID, Status: lead.StatusDuplicate}
 }
 

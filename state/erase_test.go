@@ -131,7 +131,7 @@ func TestEraseRemovesThePersonEverywhere(t *testing.T) {
 	if len(leads) != others || leads[leadID("pc1")] || leads[leadID("pc3")] {
 		t.Fatalf("%d leads left, erased ones among them: %v", len(leads), leads[leadID("pc1")])
 	}
-	if !keys(t, dir, "dedupe")[lead.EventID("p1")] {
+	if !dedupeIDs(t, dir)[lead.EventID("p1")] {
 		t.Fatal("erase removed a dedupe record")
 	}
 }

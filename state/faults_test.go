@@ -140,7 +140,7 @@ func TestStoreOnFullFileSystem(t *testing.T) {
 	}
 	statetest.Check(t, dir)
 
-	dedupe, events := keys(t, dir, "dedupe"), keys(t, dir, "events")
+	dedupe, events := dedupeIDs(t, dir), keys(t, dir, "events")
 	for id := range stored {
 		if !dedupe[lead.EventID(id)] {
 			t.Errorf("event %s: committed, but no dedupe record", id)

@@ -56,6 +56,20 @@ func keys(t *testing.T, dir, bucket string) map[string]bool {
 	return out
 }
 
+// dedupeIDs lists the ids of the dedupe records in the closed store in dir
+// (their keys are received(8) + id).
+func dedupeIDs(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for k := range keys(t, dir, "dedupe") {
+		if len(k) < 8 {
+			t.Fatalf("dedupe key %q is not received(8) + id", k)
+		}
+		out[k[8:]] = true
+	}
+	return out
+}
+
 func entryOf(es []state.Entry, leadID string) *state.Entry {
 	for i := range es {
 		if es[i].LeadID == leadID {

@@ -37,7 +37,7 @@ func TestHandEncodingMatchesJSON(t *testing.T) {
 		er := eventRecord{EventID: s, Source: s, Status: s, Reason: s, LeadID: s, Key: s, Raw: []byte(s), Received: n,
 			Via: s, VK: s}
 		if i%2 == 0 {
-			er.Sinks, er.Aliases, er.Lead = []string{s, "b"}, []string{s}, lead
+			er.Sinks, er.Lead = []string{s, "b"}, lead
 		}
 		check("event", &er, plainEvent(er))
 		type plainEntry Entry

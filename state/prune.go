@@ -2,8 +2,8 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,9 +14,10 @@ import (
 //
 //   - raw requests and events (both keyed by received time: a seek from the
 //     start that stops at the first younger key, never a scan of the rest),
-//   - the dedupe records of those events (the event id, its version key and
-//     the aliases of later sightings, all named by the events record), so a
-//     provider retry after the retention is taken as new,
+//   - dedupe records received before olderThan (also keyed by received
+//     time: an event's id and version key, and later sightings of a change
+//     once they are as old), so a provider retry after the retention is
+//     taken as new,
 //   - dead letters that died before olderThan,
 //   - the versions records of entities whose last event is older than
 //     olderThan and that have no pending delivery and no dead letter (a
@@ -81,26 +82,19 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 		return counts, err
 	}
 
-	n, extra, err := s.run(sweep{bucket: bEvents, stop: stop, batch: batch,
-		match: func(tx *bolt.Tx, _, v []byte, n map[string]int) (bool, error) {
-			var er eventRecord
-			if json.Unmarshal(v, &er) != nil {
-				return true, nil
-			}
-			dd := tx.Bucket(bDedupe)
-			for _, id := range append([]string{er.EventID, er.VK}, er.Aliases...) {
-				if id == "" || dd.Get([]byte(id)) == nil {
-					continue
-				}
-				if err := dd.Delete([]byte(id)); err != nil {
-					return false, err
-				}
-				n["dedupe"]++
-			}
-			return true, nil
-		}})
+	n, _, err = s.run(sweep{bucket: bEvents, stop: stop, batch: batch,
+		match: func(*bolt.Tx, []byte, []byte, map[string]int) (bool, error) { return true, nil }})
 	counts["events"] += n
-	addCounts(counts, extra)
+	if err != nil {
+		return counts, err
+	}
+	// Dedupe records are keyed by received time too: those of the events
+	// above (their ids and version keys), and the later sightings of a
+	// change once they are as old.
+	n, _, err = s.run(sweep{bucket: bDedupe, stop: stop, batch: batch,
+		match:   func(*bolt.Tx, []byte, []byte, map[string]int) (bool, error) { return true, nil },
+		deleted: func(k, _ []byte) { s.idx.remove(k) }})
+	counts["dedupe"] += n
 	if err != nil {
 		return counts, err
 	}
@@ -111,9 +105,9 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 	// older than the cut and it has nothing pending or dead.
 	var deadOf map[string]bool // lead ids with a dead letter, as of deadTx
 	var deadTx *bolt.Tx
-	n, extra, err = s.run(sweep{bucket: bVersions, batch: batch,
+	n, extra, err := s.run(sweep{bucket: bVersions, batch: batch,
 		match: func(tx *bolt.Tx, k, v []byte, n map[string]int) (bool, error) {
-			if lastEvent(tx, v) >= cut {
+			if s.lastEvent(tx, v) >= cut {
 				return false, nil
 			}
 			for _, sink := range rootNames(tx, "pending/") {
@@ -152,20 +146,16 @@ func materialize(tx *bolt.Tx, v, stop []byte) ([]byte, error) {
 
 // lastEvent is when the event of versions record v was received, from its
 // dedupe record; 0 when that is gone (pruned with its event).
-func lastEvent(tx *bolt.Tx, v []byte) int64 {
+func (s *Store) lastEvent(tx *bolt.Tx, v []byte) int64 {
 	var vr versionRecord
 	if json.Unmarshal(v, &vr) != nil || vr.EventID == "" {
 		return 0
 	}
-	d := tx.Bucket(bDedupe).Get([]byte(vr.EventID))
+	k, d := s.dedupeGet(tx, vr.EventID)
 	if d == nil {
 		return 0
 	}
-	var dr dedupeRecord
-	if json.Unmarshal(d, &dr) != nil {
-		return 0
-	}
-	return dr.Received
+	return int64(binary.BigEndian.Uint64(k[:8]))
 }
 
 // deadLeads is the set of lead ids that have a dead letter in any sink. Dead
@@ -184,25 +174,4 @@ func deadLeads(tx *bolt.Tx) map[string]bool {
 		})
 	}
 	return out
-}
-
-// addAlias notes on the events record named by prev (the dedupe record of a
-// change first seen under another key) that evID is a later sighting of it,
-// so that pruning the event prunes evID's dedupe record too.
-func addAlias(tx *bolt.Tx, prev []byte, evID string) error {
-	var rec dedupeRecord
-	if json.Unmarshal(prev, &rec) != nil || len(rec.EventKey) == 0 {
-		return nil
-	}
-	eb := tx.Bucket(bEvents)
-	v := eb.Get(rec.EventKey)
-	if v == nil {
-		return nil
-	}
-	var er eventRecord
-	if json.Unmarshal(v, &er) != nil || slices.Contains(er.Aliases, evID) {
-		return nil
-	}
-	er.Aliases = append(er.Aliases, evID)
-	return putJSON(eb, rec.EventKey, &er)
 }

@@ -14,11 +14,15 @@ import (
 // dedupeRecord is what remains of an event forever (until retention): enough
 // to answer a retry with "duplicate" and no personal data, so erase keeps it
 // and a provider's retry of an erased lead does not create it again.
+//
+// It is stored at received(8) + event id (see index.go), so the id and the
+// time are not repeated in the value; nor is the events key when it is the
+// record's own key.
 type dedupeRecord struct {
-	EventID  string `json:"e"`
+	EventID  string `json:"-"`
 	Status   string `json:"s"`
 	LeadID   string `json:"l,omitempty"`
-	Received int64  `json:"t"`           // Unix ns
+	Received int64  `json:"-"`           // Unix ns
 	EventKey []byte `json:"k,omitempty"` // key in the events bucket
 }
 
@@ -34,11 +38,9 @@ type eventRecord struct {
 	Received int64    `json:"received"`        // Unix ns
 	Via      string   `json:"via,omitempty"`   // webhook | reconcile | replay
 	Sinks    []string `json:"sinks,omitempty"` // where it was queued
-	// VK and Aliases are the other dedupe records that name this event (its
-	// version key, and the event keys of later sightings of the same change),
-	// so that retention prunes them with it.
-	VK      string   `json:"vk,omitempty"`
-	Aliases []string `json:"aliases,omitempty"`
+	// VK is the id of the dedupe record of the event's version key, if it
+	// has one (stored at the same received time, so pruned with it).
+	VK string `json:"vk,omitempty"`
 	// Lead is the lead JSON an accepted event produced: what replay
 	// compares a re-mapping with, and where erase finds a person.
 	Lead json.RawMessage `json:"lead,omitempty"`
@@ -154,7 +156,6 @@ func (e *eventRecord) encode() ([]byte, error) {
 	o.strOmit("via", e.Via)
 	o.strsOmit("sinks", e.Sinks)
 	o.strOmit("vk", e.VK)
-	o.strsOmit("aliases", e.Aliases)
 	if len(e.Lead) > 0 {
 		o.raw("lead", e.Lead)
 	}
@@ -180,11 +181,9 @@ func (e *Entry) encode() ([]byte, error) {
 }
 
 func (d *dedupeRecord) encode() ([]byte, error) {
-	o := newObject(128)
-	o.str("e", d.EventID)
+	o := newObject(96)
 	o.str("s", d.Status)
 	o.strOmit("l", d.LeadID)
-	o.int("t", d.Received)
 	o.bytesOmit("k", d.EventKey)
 	return o.done(), nil
 }

@@ -125,12 +125,12 @@ func eventsOfRaw(tx *bolt.Tx, key []byte) []EventInfo {
 func (s *Store) RawByEvent(eventID string) (RawRequest, error) {
 	var r RawRequest
 	err := s.view(func(tx *bolt.Tx) error {
-		d := tx.Bucket(bDedupe).Get([]byte(eventID))
+		dk, d := s.dedupeGet(tx, eventID)
 		if d == nil {
 			return fmt.Errorf("event %s: %w", eventID, ErrNotFound)
 		}
-		var dr dedupeRecord
-		if err := json.Unmarshal(d, &dr); err != nil {
+		dr, err := readDedupe(dk, d)
+		if err != nil {
 			return fmt.Errorf("event %s: %w", eventID, err)
 		}
 		ev := tx.Bucket(bEvents).Get(dr.EventKey)
@@ -210,8 +210,7 @@ func (s *Store) Replay(in *Incoming) ([]Result, error) {
 func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, received, now int64) (Result, error) {
 	ev := &it.Event
 	evID := lead.EventID(ev.Key)
-	dd := tx.Bucket(bDedupe)
-	prevV := dd.Get([]byte(evID))
+	prevK, prevV := s.dedupeGet(tx, evID)
 	if prevV == nil {
 		r, err := s.commitItem(tx, source, it, rawKey, received)
 		if r.Status == lead.StatusAccepted {
@@ -219,8 +218,8 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		}
 		return r, err
 	}
-	var prev dedupeRecord
-	if err := json.Unmarshal(prevV, &prev); err != nil {
+	prev, err := readDedupe(prevK, prevV)
+	if err != nil {
 		return Result{}, fmt.Errorf("dedupe %s: %w", evID, err)
 	}
 	r := Result{EventID: evID, Status: ev.Status, Reason: ev.Reason}
@@ -232,7 +231,7 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		return r, nil
 	}
 	r.LeadID = lead.LeadID(ev.EntityKey)
-	if newerApplied(tx, r.LeadID, evID, ev.Version, prev.Received) {
+	if s.newerApplied(tx, r.LeadID, evID, ev.Version, prev.Received) {
 		r.Status, r.Reason = lead.StatusStale, "older than the version already applied"
 		return r, nil
 	}
@@ -278,12 +277,12 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		}
 	}
 	prev.Status, prev.LeadID = lead.StatusAccepted, r.LeadID
-	return r, putJSON(dd, []byte(evID), &prev)
+	return r, s.dedupePut(tx, &prev)
 }
 
 // newerApplied reports whether a version of leadID newer than the event
 // evID (received at received, with version v) was applied already.
-func newerApplied(tx *bolt.Tx, leadID, evID string, v time.Time, received int64) bool {
+func (s *Store) newerApplied(tx *bolt.Tx, leadID, evID string, v time.Time, received int64) bool {
 	pv := tx.Bucket(bVersions).Get([]byte(leadID))
 	if pv == nil {
 		return false
@@ -296,12 +295,8 @@ func newerApplied(tx *bolt.Tx, leadID, evID string, v time.Time, received int64)
 		return rec.Version > v.UnixNano()
 	}
 	// Unordered: the one received later is the newer.
-	d := tx.Bucket(bDedupe).Get([]byte(rec.EventID))
-	if d == nil {
-		return false
-	}
-	var dr dedupeRecord
-	return json.Unmarshal(d, &dr) == nil && dr.Received > received
+	dk, d := s.dedupeGet(tx, rec.EventID)
+	return d != nil && int64(binary.BigEndian.Uint64(dk[:8])) > received
 }
 
 // sameLead compares two lead JSONs, ignoring what differs between a first

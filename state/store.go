@@ -11,7 +11,7 @@
 // Layout (one file, <state_dir>/leadsync.db):
 //
 //	meta            "schema"             → "1"
-//	dedupe          event id / "vk_"…    → dedupeRecord (no personal data; kept by erase)
+//	dedupe          received(8) + event id / "vk_"… → dedupeRecord (no personal data; kept by erase)
 //	events          received(8) + ev id  → eventRecord
 //	raw             received(8) + seq(8) → rawRecord (headers + body as received)
 //	versions        lead id              → versionRecord (newest applied)
@@ -43,7 +43,9 @@ import (
 )
 
 // SchemaVersion is the on-disk layout version stored in meta.
-const SchemaVersion = "1"
+// Version 2 keys dedupe records by received time and id (see index.go);
+// Open migrates a version 1 file.
+const SchemaVersion = "2"
 
 // FileName is the database file inside the state directory.
 const FileName = "leadsync.db"
@@ -106,6 +108,7 @@ type Store struct {
 	now    func() time.Time
 	path   string
 	w      *writer
+	idx    *index // dedupe records by id; see index.go
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -140,7 +143,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	s := &Store{db: db, bopts: bopts, log: o.Logger, now: o.Now, path: path}
+	s := &Store{db: db, bopts: bopts, log: o.Logger, now: o.Now, path: path, idx: newIndex()}
 	if !o.ReadOnly {
 		if err := s.init(); err != nil {
 			db.Close()
@@ -149,6 +152,14 @@ func Open(dir string, o Options) (*Store, error) {
 		// A rewrite interrupted by a crash leaves its half-written copy;
 		// holding the lock on the database, we know no rewrite is running.
 		removeRewriteTemp(path)
+	}
+	if err := s.checkSchema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.buildIndex(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state %s: read dedupe index: %w", path, err)
 	}
 	s.w = newWriter(s, o.MaxBatch, o.OnCommit)
 	return s, nil
@@ -167,8 +178,30 @@ func (s *Store) init() error {
 			if err := meta.Put([]byte("schema"), []byte(SchemaVersion)); err != nil {
 				return fmt.Errorf("init state: %w", err)
 			}
+		case string(v) == "1":
+			if err := migrateDedupe(tx); err != nil {
+				return fmt.Errorf("init state: migrate schema 1 to %s: %w", SchemaVersion, err)
+			}
+			if err := meta.Put([]byte("schema"), []byte(SchemaVersion)); err != nil {
+				return fmt.Errorf("init state: %w", err)
+			}
 		case string(v) != SchemaVersion:
 			return fmt.Errorf("init state: on-disk schema %q, this build reads %q", v, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// checkSchema refuses a file this build cannot read (a read-only open does
+// not migrate).
+func (s *Store) checkSchema() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bMeta)
+		if b == nil {
+			return fmt.Errorf("open state %s: not a leadsync database (no meta bucket)", s.path)
+		}
+		if v := b.Get([]byte("schema")); string(v) != SchemaVersion {
+			return fmt.Errorf("open state %s: on-disk schema %q, this build reads %q (open it once read-write to migrate)", s.path, v, SchemaVersion)
 		}
 		return nil
 	})
