@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -65,6 +66,7 @@ func (b *bench) run() error {
 	if g := os.Getenv("BENCH_GOGC"); g != "" {
 		env = append(env, "GOGC="+g)
 	}
+	env = append(env, strings.Fields(os.Getenv("BENCH_DAEMON_ENV"))...) // experiments: BENCH_DAEMON_ENV="GOMAXPROCS=4"
 	switch b.o.suite {
 	case "drain":
 		return b.drain()
@@ -117,12 +119,15 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 	fmt.Printf("Durable intake (%s): unique signed Hemnet webhooks of %d bytes, %s per point\n", label,
 		len(b.body()), b.o.duration)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\t")
+	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\tops/commit\tcommit\t")
 	for _, c := range b.o.conns {
 		rr := b.load(ref, c, b.o.duration)
+		before := d.commits()
 		dr := b.load(d, c, b.o.duration)
-		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f%%\t\n", c, dr.rps(), ms(dr.pct(.5)), ms(dr.pct(.99)),
-			dr.errs, rr.rps(), ms(rr.pct(.5)), ms(rr.pct(.99)), rr.errs, 100*dr.rps()/rr.rps())
+		cs := d.commits().minus(before)
+		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f%%\t%.1f\t%s\t\n", c, dr.rps(), ms(dr.pct(.5)), ms(dr.pct(.99)),
+			dr.errs, rr.rps(), ms(rr.pct(.5)), ms(rr.pct(.99)), rr.errs, 100*dr.rps()/rr.rps(),
+			cs.ops/max(cs.n, 1), ms(time.Duration(1e9*cs.secs/max(cs.n, 1))))
 	}
 	tw.Flush()
 	stored, err := d.accepted()
@@ -134,6 +139,39 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 		return fmt.Errorf("stored %d < acknowledged %d", stored, d.acked.Load())
 	}
 	return nil
+}
+
+// commitStats are the daemon's group-commit counters, from /metrics.
+type commitStats struct{ n, ops, secs float64 }
+
+func (a commitStats) minus(b commitStats) commitStats {
+	return commitStats{a.n - b.n, a.ops - b.ops, a.secs - b.secs}
+}
+
+func (p *proc) commits() commitStats {
+	var c commitStats
+	resp, err := http.Get(strings.TrimSuffix(p.url, "/webhooks/hemnet") + "/metrics")
+	if err != nil {
+		return c
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(val, 64)
+		switch name {
+		case "leadsync_commit_seconds_count":
+			c.n = v
+		case "leadsync_commit_seconds_sum":
+			c.secs = v
+		case "leadsync_commit_batch_ops_sum":
+			c.ops = v
+		}
+	}
+	return c
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
