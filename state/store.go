@@ -109,6 +109,27 @@ type Store struct {
 	path   string
 	w      *writer
 	idx    *index // dedupe records by id; see index.go
+
+	stopRelease, released chan struct{} // the releaseEvery goroutine
+	closeOnce             sync.Once
+}
+
+// releaseInterval is how often the file pages that reads mapped into the
+// process are handed back to the page cache (see releaseMapped).
+const releaseInterval = 10 * time.Second
+
+func (s *Store) releaseEvery(d time.Duration) {
+	defer close(s.released)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopRelease:
+			return
+		case <-t.C:
+			s.releaseMapped()
+		}
+	}
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -161,6 +182,10 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open state %s: read dedupe index: %w", path, err)
 	}
+	s.releaseMapped()
+	s.stopRelease = make(chan struct{})
+	s.released = make(chan struct{})
+	go s.releaseEvery(releaseInterval)
 	s.w = newWriter(s, o.MaxBatch, o.OnCommit)
 	return s, nil
 }
@@ -214,6 +239,8 @@ func (s *Store) Path() string { return s.path }
 // the file. Operations submitted afterwards fail with ErrClosed.
 func (s *Store) Close() error {
 	s.w.close()
+	s.closeOnce.Do(func() { close(s.stopRelease) })
+	<-s.released
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true

@@ -244,13 +244,15 @@ func monotonicUsec() int64 {
 // tuneGC trades a little memory for throughput: the live heap is small
 // (tens of MiB) and every request allocates, so the default GOGC=100
 // collects far more often than memory needs (measured: +15–20% intake with
-// 400). A soft limit keeps the heap bounded all the same. GOGC and
-// GOMEMLIMIT in the environment win.
+// 400). A soft limit of 128 MiB keeps the heap bounded all the same (the
+// dedupe index of a million stored events is ~40 MiB of it): near the
+// limit the collector runs as often as it must. GOGC and GOMEMLIMIT in the
+// environment win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
+		debug.SetMemoryLimit(128 << 20)
 	}
 }
