@@ -108,14 +108,9 @@ const (
 // same on replay. r.ReceivedAt must be set.
 func (s *Source) Parse(r *providers.Request) ([]lead.Event, error) {
 	// The common case, a well-formed CONTACT/CREATE, in one pass over the
-	// bytes; anything else takes the careful path below.
-	var fast struct {
-		Type, Action string
-		Data         *contact
-	}
-	if json.Unmarshal(r.Body, &fast) == nil && fast.Type == typeContact && fast.Action == actionCreate &&
-		fast.Data != nil && fast.Data.ID != "" {
-		return s.contactEvent(r, fast.Data), nil
+	// bytes (see fast.go); anything else takes the careful path below.
+	if c, ok := decodeContactCreate(r.Body); ok {
+		return s.contactEvent(r, c), nil
 	}
 	var env envelope
 	if err := json.Unmarshal(r.Body, &env); err != nil {
