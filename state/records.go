@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/leadsync/leadsync/sync/lead/jsonw"
 	"time"
 )
 
@@ -144,55 +145,55 @@ func u64(v uint64) []byte {
 // back into the RawMessage field as usual.
 
 func (e *eventRecord) encode() ([]byte, error) {
-	o := newObject(256 + len(e.Lead))
-	o.str("event_id", e.EventID)
-	o.str("source", e.Source)
-	o.str("status", e.Status)
-	o.strOmit("reason", e.Reason)
-	o.strOmit("lead_id", e.LeadID)
-	o.str("key", e.Key)
-	o.bytes("raw", e.Raw)
-	o.int("received", e.Received)
-	o.strOmit("via", e.Via)
-	o.strsOmit("sinks", e.Sinks)
-	o.strOmit("vk", e.VK)
+	o := jsonw.New(256 + len(e.Lead))
+	o.Str("event_id", e.EventID)
+	o.Str("source", e.Source)
+	o.Str("status", e.Status)
+	o.StrOmit("reason", e.Reason)
+	o.StrOmit("lead_id", e.LeadID)
+	o.Str("key", e.Key)
+	o.Bytes("raw", e.Raw)
+	o.Int("received", e.Received)
+	o.StrOmit("via", e.Via)
+	o.StrsOmit("sinks", e.Sinks)
+	o.StrOmit("vk", e.VK)
 	if len(e.Lead) > 0 {
-		o.raw("lead", e.Lead)
+		o.Raw("lead", e.Lead)
 	}
-	return o.done(), nil
+	return o.Done(), nil
 }
 
 // encode writes an entry. One that names its event record (Ref) is stored
 // without the lead, which the event record holds: Due reads it from there.
 func (e *Entry) encode() ([]byte, error) {
-	o := newObject(160 + len(e.Lead))
-	o.str("id", e.ID)
-	o.str("lead_id", e.LeadID)
-	o.str("event_id", e.EventID)
-	o.int("attempt", int64(e.Attempt))
-	o.int("created", e.Created)
-	o.strOmit("last_error", e.LastError)
-	o.intOmit("last_status", int64(e.LastStatus))
-	o.bytesOmit("ref", e.Ref)
+	o := jsonw.New(160 + len(e.Lead))
+	o.Str("id", e.ID)
+	o.Str("lead_id", e.LeadID)
+	o.Str("event_id", e.EventID)
+	o.Int("attempt", int64(e.Attempt))
+	o.Int("created", e.Created)
+	o.StrOmit("last_error", e.LastError)
+	o.IntOmit("last_status", int64(e.LastStatus))
+	o.BytesOmit("ref", e.Ref)
 	if len(e.Lead) > 0 && len(e.Ref) == 0 {
-		o.raw("lead", e.Lead)
+		o.Raw("lead", e.Lead)
 	}
-	return o.done(), nil
+	return o.Done(), nil
 }
 
 func (d *dedupeRecord) encode() ([]byte, error) {
-	o := newObject(96)
-	o.str("s", d.Status)
-	o.strOmit("l", d.LeadID)
-	o.bytesOmit("k", d.EventKey)
-	return o.done(), nil
+	o := jsonw.New(96)
+	o.Str("s", d.Status)
+	o.StrOmit("l", d.LeadID)
+	o.BytesOmit("k", d.EventKey)
+	return o.Done(), nil
 }
 
 func (v *versionRecord) encode() ([]byte, error) {
-	o := newObject(64)
-	o.int("v", v.Version)
-	o.str("e", v.EventID)
-	return o.done(), nil
+	o := jsonw.New(64)
+	o.Int("v", v.Version)
+	o.Str("e", v.EventID)
+	return o.Done(), nil
 }
 
 func (d *DeadLetter) encode() ([]byte, error) {

@@ -151,10 +151,12 @@ func (l *Lead) Normalize() {
 	}
 }
 
-// Marshal returns the lead's JSON, normalized.
+// Marshal returns the lead's JSON, normalized: the bytes json.Marshal
+// writes, written by hand (every lead of every webhook is marshalled on the
+// request's path; see encode.go).
 func (l *Lead) Marshal() ([]byte, error) {
 	l.Normalize()
-	return json.Marshal(l)
+	return l.encode()
 }
 
 // Time is a UTC instant that marshals with millisecond precision, as in

@@ -50,15 +50,3 @@ func TestHandEncodingMatchesJSON(t *testing.T) {
 		check("entry", &e, plainEntry(e))
 	}
 }
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range awkward {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendString(%q) = %s, json.Marshal = %s", s, got, want)
-		}
-	})
-}
