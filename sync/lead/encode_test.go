@@ -33,9 +33,9 @@ func leadFrom(a, b string, n int, f float64, mask uint64) *Lead {
 	}
 	yes := bit(40)
 	l := &Lead{Schema: a, ID: b, EventID: a, Action: b, Test: bit(0),
-		Source: Source{Name: a, Provider: b, Entity: a, EntityID: b, CustomerID: ps(1), EventType: a, Via: b, RequestID: ps(2)},
-		Person: Person{FirstName: ps(3), LastName: ps(4), FullName: ps(5), Email: ps(6), Phone: ps(7), PreferredContact: ps(8)},
-		Interest: Interest{Intent: a, Reason: ps(9), Message: ps(10), Currency: ps(11), Areas: strs(12), Form: ps(13)},
+		Source:     Source{Name: a, Provider: b, Entity: a, EntityID: b, CustomerID: ps(1), EventType: a, Via: b, RequestID: ps(2)},
+		Person:     Person{FirstName: ps(3), LastName: ps(4), FullName: ps(5), Email: ps(6), Phone: ps(7), PreferredContact: ps(8)},
+		Interest:   Interest{Intent: a, Reason: ps(9), Message: ps(10), Currency: ps(11), Areas: strs(12), Form: ps(13)},
 		Assignment: Assignment{OfficeIDs: strs(14), NegotiatorIDs: strs(15), RecipientType: ps(16)},
 	}
 	if bit(17) {

@@ -6,10 +6,10 @@
 package jsonw
 
 import (
-	"time"
-	"encoding/json"
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 

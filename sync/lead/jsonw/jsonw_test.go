@@ -24,7 +24,7 @@ func FuzzAppendString(f *testing.F) {
 
 func TestObjectMatchesJSON(t *testing.T) {
 	type inner struct {
-		A *string `json:"a"`
+		A *string  `json:"a"`
 		B []string `json:"b"`
 	}
 	type outer struct {
