@@ -50,3 +50,24 @@ func TestHandEncodingMatchesJSON(t *testing.T) {
 		check("entry", &e, plainEntry(e))
 	}
 }
+
+func TestRawMetaMatchesJSON(t *testing.T) {
+	for _, s := range awkward {
+		r := RawRequest{Source: s, RequestID: s, RemoteIP: s, Received: -7,
+			Header: map[string]string{s: s, "x-b": "1", "x-a&<": s, "content-type": "application/json"}, Body: []byte(s)}
+		v, err := encodeRaw(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := r
+		c.Body = nil
+		want, _ := json.Marshal(&c)
+		if got := v[:bytes.IndexByte(v, '\n')]; !bytes.Equal(got, want) {
+			t.Errorf("\n hand %s\n json %s", got, want)
+		}
+	}
+	v, _ := encodeRaw(&RawRequest{Source: "x"})
+	if want, _ := json.Marshal(&RawRequest{Source: "x"}); !bytes.Equal(v[:len(v)-1], want) {
+		t.Errorf("empty: %s vs %s", v, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"github.com/leadsync/leadsync/sync/lead/jsonw"
+	"slices"
 	"time"
 )
 
@@ -66,14 +67,24 @@ type RawRequest struct {
 // the bytes the provider sent. JSON never holds a raw newline, so the first
 // one ends it.
 func encodeRaw(r *RawRequest) ([]byte, error) {
-	c := *r
-	c.Body = nil
-	meta, err := json.Marshal(&c)
-	if err != nil {
-		return nil, err
+	o := jsonw.New(256 + len(r.Body))
+	o.Str("source", r.Source)
+	o.StrOmit("request_id", r.RequestID)
+	o.StrOmit("remote_ip", r.RemoteIP)
+	if len(r.Header) > 0 {
+		keys := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // as json.Marshal orders a map
+		o.Begin("header")
+		for _, k := range keys {
+			o.StrKey(k, r.Header[k])
+		}
+		o.End()
 	}
-	out := make([]byte, 0, len(meta)+1+len(r.Body))
-	return append(append(append(out, meta...), '\n'), r.Body...), nil
+	o.Int("received", r.Received)
+	return append(append(o.Done(), '\n'), r.Body...), nil
 }
 
 // decodeRaw reads what encodeRaw wrote (or a whole-JSON record).

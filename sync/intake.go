@@ -19,6 +19,7 @@ import (
 	"github.com/leadsync/leadsync/providers"
 	"github.com/leadsync/leadsync/state"
 	"github.com/leadsync/leadsync/sync/lead"
+	"github.com/leadsync/leadsync/sync/lead/jsonw"
 )
 
 // answer is the JSON body of a webhook response.
@@ -46,7 +47,7 @@ func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
-	writeJSON(w, code, ans)
+	writeAnswer(w, code, &ans)
 	e.metrics.webhooks.WithLabelValues(name, strconv.Itoa(code)).Inc()
 	if code == http.StatusOK {
 		e.metrics.intake.WithLabelValues(name).Observe(time.Since(start).Seconds())
@@ -280,6 +281,23 @@ func newRequestID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return "req_" + hex.EncodeToString(b[:])
+}
+
+// writeAnswer writes a webhook's answer: what writeJSON writes, by hand
+// for the common one-event answer (see jsonw).
+func writeAnswer(w http.ResponseWriter, code int, a *answer) {
+	if len(a.Events) > 0 {
+		writeJSON(w, code, a)
+		return
+	}
+	o := jsonw.New(160)
+	o.Str("status", a.Status)
+	o.StrOmit("event_id", a.EventID)
+	o.StrOmit("lead_id", a.LeadID)
+	o.StrOmit("reason", a.Reason)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(o.Done(), '\n')) // json.Encoder ends with a newline
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -202,6 +202,17 @@ func (o *Object) Time(k string, t time.Time, layout string) {
 	o.b = append(o.b, '"')
 }
 
+// StrKey writes a string member whose key may need escaping (a map's).
+func (o *Object) StrKey(k, v string) {
+	if o.n > 0 {
+		o.b = append(o.b, ',')
+	}
+	o.n++
+	o.b = AppendString(o.b, k)
+	o.b = append(o.b, ':')
+	o.b = AppendString(o.b, v)
+}
+
 // Done closes the object and returns its bytes.
 func (o *Object) Done() []byte { return append(o.b, '}') }
 
