@@ -320,13 +320,13 @@ func (b *bench) startDaemon(stateDir string, env []string, sinkURL string) (*pro
 	cfg := fmt.Sprintf(`listen: %s
 state_dir: %s
 admin_socket: %s
-log: {level: warn, format: json}
+log: {level: %s, format: json}
 max_body: 64KiB
 sources:
   - name: hemnet
     provider: hemnet
     keys: [%s]
-%s`, addr, stateDir, filepath.Join(stateDir, "admin.sock"), benchKey, sinks)
+%s`, addr, stateDir, filepath.Join(stateDir, "admin.sock"), b.o.logLevel, benchKey, sinks)
 	path := filepath.Join(stateDir, "..", filepath.Base(stateDir)+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ type options struct {
 	warmup   time.Duration
 	suite    string
 	keep     bool
+	logLevel string
 	million  int
 	drainN   int
 }
@@ -56,6 +57,7 @@ func run() int {
 	flag.IntVar(&o.million, "stored", 1_000_000, "events already stored for the large-store run")
 	flag.IntVar(&o.drainN, "drain", 100_000, "pending leads for the drain run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir")
+	flag.StringVar(&o.logLevel, "log-level", "info", "the daemon's log level (info, the default, logs a line per lead)")
 	flag.Parse()
 	for _, c := range strings.Split(conns, ",") {
 		var n int
