@@ -158,7 +158,7 @@ func (b *bench) saturate(p *proc, conns int, d time.Duration, note func(string, 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 
 func (b *bench) post(p *proc, id string) (int, error) {
-	body := hemnet.Sample(id)
+	body := benchBody(id)
 	req, _ := http.NewRequest(http.MethodPost, p.url, strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
@@ -196,7 +196,7 @@ func populate(dir string, n int, sinks []string) error {
 				if i > int64(n) || firstErr.Load() != nil {
 					return
 				}
-				body := hemnet.Sample(fmt.Sprintf("stored-%09d", i))
+				body := benchBody(fmt.Sprintf("stored-%09d", i))
 				req := &providers.Request{Source: "hemnet", Body: body, ReceivedAt: time.Now()}
 				evs, err := src.Parse(req)
 				if err != nil {
