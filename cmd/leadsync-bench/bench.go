@@ -96,6 +96,14 @@ type result struct {
 	lat   []time.Duration // sorted
 }
 
+// add merges two measurements of the same point.
+func (r result) add(o result) result {
+	r.conns, r.n, r.errs, r.secs = o.conns, r.n+o.n, r.errs+o.errs, r.secs+o.secs
+	r.lat = append(r.lat, o.lat...)
+	slices.Sort(r.lat)
+	return r
+}
+
 func (r result) rps() float64 { return float64(r.n) / r.secs }
 func (r result) pct(p float64) time.Duration {
 	if len(r.lat) == 0 {
@@ -121,10 +129,21 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\tops/commit\tcommit\t")
 	for _, c := range b.o.conns {
-		rr := b.load(ref, c, b.o.duration)
-		before := d.commits()
-		dr := b.load(d, c, b.o.duration)
-		cs := d.commits().minus(before)
+		// The two servers take turns in rounds, so that a machine whose
+		// speed drifts (a shared VM) weighs on both alike.
+		var rr, dr result
+		var cs commitStats
+		slice := b.o.duration / time.Duration(b.o.rounds)
+		for i := range b.o.rounds {
+			run := b.measure
+			if i == 0 {
+				run = b.load
+			}
+			rr = rr.add(run(ref, c, slice))
+			before := d.commits()
+			dr = dr.add(run(d, c, slice))
+			cs = cs.plus(d.commits().minus(before))
+		}
 		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f%%\t%.1f\t%s\t\n", c, dr.rps(), ms(dr.pct(.5)), ms(dr.pct(.99)),
 			dr.errs, rr.rps(), ms(rr.pct(.5)), ms(rr.pct(.99)), rr.errs, 100*dr.rps()/rr.rps(),
 			cs.ops/max(cs.n, 1), ms(time.Duration(1e9*cs.secs/max(cs.n, 1))))
@@ -143,6 +162,10 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 
 // commitStats are the daemon's group-commit counters, from /metrics.
 type commitStats struct{ n, ops, secs float64 }
+
+func (a commitStats) plus(b commitStats) commitStats {
+	return commitStats{a.n + b.n, a.ops + b.ops, a.secs + b.secs}
+}
 
 func (a commitStats) minus(b commitStats) commitStats {
 	return commitStats{a.n - b.n, a.ops - b.ops, a.secs - b.secs}
@@ -201,6 +224,11 @@ func benchBody(id string) []byte {
 // what they measured. Each client has its own keep-alive connection.
 func (b *bench) load(p *proc, conns int, d time.Duration) result {
 	b.loadFor(p, conns, b.o.warmup, nil)
+	return b.measure(p, conns, d)
+}
+
+// measure is load without the warm-up.
+func (b *bench) measure(p *proc, conns int, d time.Duration) result {
 	var mu sync.Mutex
 	res := result{conns: conns}
 	start := time.Now()

@@ -33,6 +33,7 @@ type options struct {
 	suite    string
 	keep     bool
 	logLevel string
+	rounds   int
 	million  int
 	drainN   int
 }
@@ -53,6 +54,7 @@ func run() int {
 	flag.StringVar(&conns, "conns", "16,64,256", "connection counts")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per point")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured time before each point")
+	flag.IntVar(&o.rounds, "rounds", 4, "intake: the measured time of a point is split into this many turns of reference, then leadsync")
 	flag.StringVar(&o.suite, "suite", "intake", "intake | all | drain | latency | large")
 	flag.IntVar(&o.million, "stored", 1_000_000, "events already stored for the large-store run")
 	flag.IntVar(&o.drainN, "drain", 100_000, "pending leads for the drain run")
