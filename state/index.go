@@ -68,15 +68,13 @@ func (x *index) add(id string, received int64) {
 	x.hint[h] = received
 }
 
-// addKey is add for a dedupe key read from the bucket.
-func (x *index) addKey(k []byte) {
+// addKeyLocked is add for a dedupe key read from the bucket; x.mu is held.
+func (x *index) addKeyLocked(k []byte) {
 	if len(k) < 8 {
 		return
 	}
 	r := int64(binary.BigEndian.Uint64(k[:8]))
 	h := maphash.Bytes(x.seed, k[8:])
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	if cur, ok := x.hint[h]; ok && cur != r {
 		x.more[string(k[8:])] = r
 		return
@@ -154,12 +152,15 @@ func readDedupe(k, v []byte) (dedupeRecord, error) {
 	return rec, err
 }
 
-// buildIndex reads every dedupe key into the index (at Open).
+// buildIndex reads every dedupe key into the index (at Open, before
+// anything else can use it: the lock is taken once, not per key).
 func (s *Store) buildIndex() error {
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
 	return s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bDedupe).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			s.idx.addKey(k)
+			s.idx.addKeyLocked(k)
 		}
 		return nil
 	})
