@@ -156,6 +156,11 @@ func Open(dir string, o Options) (*Store, error) {
 		Timeout:      o.LockTimeout,
 		ReadOnly:     o.ReadOnly,
 		FreelistType: bolt.FreelistMapType,
+		// For a new file (an existing one keeps its own): a typical event
+		// record (~2 KB with its lead) and raw request (~1.5 KB) pack three
+		// and five to an 8 KiB page, where a 4 KiB page holds one and two,
+		// so a commit writes fewer pages (and makes fewer write calls).
+		PageSize: 8192,
 	}
 	db, err := bolt.Open(path, 0o640, &bopts)
 	if errors.Is(err, bolt.ErrTimeout) {
