@@ -63,6 +63,12 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"\ud800x","message":"\u00e5\u2028"}} `))
 	f.Add([]byte("{\"type\":\"CONTACT\",\"action\":\"CREATE\",\"data\":{\"id\":\"x\",\"message\":\"\xff\"}}"))
 	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"x","listing":null,"broker":{},"x":[1,{"a":null}]}}{}`))
+	golden, _ := filepath.Glob("testdata/golden/*/request.json")
+	for _, p := range golden {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, ok := decodeContactCreate(body)
 		if !ok {
