@@ -86,6 +86,20 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 		return counts, err
 	}
 
+	// The events of the erased requests go below, with the leads of the
+	// other people such a request carried (Rechat sends up to 50 contacts):
+	// their pending deliveries name those events, so they get the lead
+	// copied in first, as Prune does.
+	if len(raws) > 0 {
+		goes, err := s.eventsOfRaws(raws)
+		if err != nil {
+			return counts, err
+		}
+		if err := s.materializeRefs(0, func(ref []byte) bool { return goes[string(ref)] }); err != nil {
+			return counts, err
+		}
+	}
+
 	var moreRaw [][]byte // requests of erased leads that did not name the person
 	n, _, err = s.run(sweep{bucket: bEvents,
 		match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
@@ -116,6 +130,30 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 		return counts, fmt.Errorf("erase: the data is deleted but the file still holds its bytes: %w", err)
 	}
 	return counts, nil
+}
+
+// eventsOfRaws returns the keys of the events committed from the raw
+// requests whose keys are in raws: they share a request's received time, so
+// each is a seek and a short walk (see eventsOfRaw).
+func (s *Store) eventsOfRaws(raws map[string]bool) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bEvents).Cursor()
+		for rk := range raws {
+			if len(rk) < 8 {
+				continue
+			}
+			prefix := []byte(rk[:8])
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				var er eventRecord
+				if json.Unmarshal(v, &er) == nil && string(er.Raw) == rk {
+					out[string(k)] = true
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // eraseQueues deletes the outbox entries and dead letters of leads in every

@@ -144,3 +144,26 @@ func TestEraseRefusesVagueInput(t *testing.T) {
 		}
 	}
 }
+
+// A request that carried several contacts (Rechat sends up to 50) goes with
+// the person erased from it, and so do the events it produced; the pending
+// deliveries of the other contacts it carried must still have their leads.
+func TestEraseKeepsTheLeadsOfOthersInTheSameRequest(t *testing.T) {
+	s, _ := statetest.Open(t, state.Options{})
+	in := personIncoming("m1", "mc1", "john.doe@example.com", "", t0, "a")
+	other := personIncoming("m2", "mc2", "jane@example.com", "", t0, "a")
+	in.Items = append(in.Items, other.Items...)
+	if _, err := s.Commit(in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase("john.doe@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	es := dueAll(t, s, "a")
+	if len(es) != 1 || es[0].LeadID != leadID("mc2") {
+		t.Fatalf("entries after erase = %+v, want only the other contact's", es)
+	}
+	if !bytes.Contains(es[0].Lead, []byte("jane@example.com")) {
+		t.Fatalf("the other contact's pending delivery lost its lead: %q", es[0].Lead)
+	}
+}

@@ -60,19 +60,8 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 
 	// Pending entries that name an event about to go get the lead copied
 	// into them first (intake's entries hold only a reference).
-	sinks, err = s.bucketsWithPrefix("outbox/")
-	if err != nil {
+	if err := s.materializeRefs(batch, func(ref []byte) bool { return bytes.Compare(ref, stop) < 0 }); err != nil {
 		return counts, err
-	}
-	for _, sink := range sinks {
-		_, _, err := s.run(sweep{bucket: outboxBucket(sink), batch: batch,
-			match: func(*bolt.Tx, []byte, []byte, map[string]int) (bool, error) { return false, nil },
-			rewrite: func(tx *bolt.Tx, _, v []byte) ([]byte, error) {
-				return materialize(tx, v, stop)
-			}})
-		if err != nil {
-			return counts, err
-		}
 	}
 
 	n, _, err := s.run(sweep{bucket: bRaw, stop: stop, batch: batch,
@@ -125,15 +114,36 @@ func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
 	return counts, err
 }
 
+// materializeRefs copies the lead into every outbox entry, in every sink,
+// whose Ref names an event record for which goes reports true (it is about
+// to be deleted), so that the entry still has its lead to send.
+func (s *Store) materializeRefs(batch int, goes func(ref []byte) bool) error {
+	sinks, err := s.bucketsWithPrefix("outbox/")
+	if err != nil {
+		return err
+	}
+	for _, sink := range sinks {
+		_, _, err := s.run(sweep{bucket: outboxBucket(sink), batch: batch,
+			match: func(*bolt.Tx, []byte, []byte, map[string]int) (bool, error) { return false, nil },
+			rewrite: func(tx *bolt.Tx, _, v []byte) ([]byte, error) {
+				return materialize(tx, v, goes)
+			}})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // materialize returns outbox entry v with its lead copied in from the event
-// record it names, if that record's key sorts before stop (it is about to be
-// pruned); nil when v needs no change.
-func materialize(tx *bolt.Tx, v, stop []byte) ([]byte, error) {
+// record it names, if goes reports that record is about to be deleted; nil
+// when v needs no change.
+func materialize(tx *bolt.Tx, v []byte, goes func(ref []byte) bool) ([]byte, error) {
 	if !bytes.Contains(v, []byte(`"ref":`)) {
 		return nil, nil
 	}
 	var e Entry
-	if err := decodeEntry(v, &e); err != nil || len(e.Ref) == 0 || bytes.Compare(e.Ref, stop) >= 0 {
+	if err := decodeEntry(v, &e); err != nil || len(e.Ref) == 0 || !goes(e.Ref) {
 		return nil, nil // unreadable entries are left as they are, for an operator
 	}
 	l := leadOf(tx.Bucket(bEvents).Get(e.Ref))
