@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -242,13 +243,15 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	now := d.e.now()
 	m := d.e.metrics
 	m.deliverySecs.WithLabelValues(d.name).Observe(took.Seconds())
+	var status string // what became of the attempt, for the tail
 	defer func() {
 		d.e.tail.publish(TailEvent{Time: now.UTC(), Kind: "delivery", Source: l.Source.Name, EventID: e.EventID,
-			LeadID: e.LeadID, Sink: d.name, Status: outcome(err, deliverCtx, e, p, now), Attempt: e.Attempt + 1,
-			Took: took.Round(time.Millisecond).String(), Reason: errText(err)})
+			LeadID: e.LeadID, Sink: d.name, Status: status, Attempt: e.Attempt + 1,
+			Took: took.Round(time.Millisecond).String(), Reason: logText(errText(err), err)})
 	}()
 	switch {
 	case err == nil:
+		status = "delivered"
 		m.deliveries.WithLabelValues(d.name, "delivered").Inc()
 		m.endToEnd.WithLabelValues(d.name).Observe(now.Sub(l.ReceivedAt.Time).Seconds())
 		d.mu.Lock()
@@ -259,31 +262,38 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	case deliverCtx.Err() != nil:
 		// Shutting down: the entry stays queued as it is and is tried again
 		// after restart. No attempt is counted against it.
+		status = "interrupted"
 		m.deliveries.WithLabelValues(d.name, "interrupted").Inc()
 		log.Info("delivery interrupted by shutdown; stays queued")
 		d.release(e)
 	case sinks.IsPermanent(err):
+		status = "dead"
 		d.bury(log, e, err.Error(), err)
 	case e.Attempt+1 >= p.MaxAttempts:
+		status = "dead"
 		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
 	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
+		status = "dead"
 		d.bury(log, e, "gave up after max_age: "+err.Error(), err)
 	default:
+		status = "retry"
 		m.deliveries.WithLabelValues(d.name, "retry").Inc()
 		delay := backoff(p, e.Attempt, err)
-		d.noteErr(now, err)
-		log.Warn("delivery failed; will retry", "err", logText(err.Error(), err), "retry_in", delay.Round(time.Millisecond).String())
-		status, _ := httpStatus(err)
-		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), status, d.done(log, e)))
+		text := logText(err.Error(), err)
+		d.noteErr(now, text)
+		log.Warn("delivery failed; will retry", "err", text, "retry_in", delay.Round(time.Millisecond).String())
+		peerStatus, _ := sinks.Answer(err)
+		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), peerStatus, d.done(log, e)))
 	}
 }
 
 func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {
-	d.noteErr(d.e.now(), errors.New(reason))
-	status, body := httpStatus(err)
+	text := logText(reason, err)
+	d.noteErr(d.e.now(), text)
+	status, body := sinks.Answer(err)
 	d.e.metrics.deliveries.WithLabelValues(d.name, "dead").Inc()
 	d.e.metrics.dead.WithLabelValues(d.name).Inc()
-	log.Error("delivery failed for good; moved to dead letters", "reason", logText(reason, err))
+	log.Error("delivery failed for good; moved to dead letters", "reason", text)
 	d.commit(log, e, d.e.o.Store.Bury(d.name, e, reason, status, body, d.done(log, e)))
 }
 
@@ -316,9 +326,11 @@ func (d *dispatcher) done(log *slog.Logger, e *state.Entry) func(error) {
 // held back before it is attempted again.
 const outcomeRetry = time.Second
 
-func (d *dispatcher) noteErr(now time.Time, err error) {
+// noteErr records the last failure for status; text must have been through
+// logText.
+func (d *dispatcher) noteErr(now time.Time, text string) {
 	d.mu.Lock()
-	d.lastErr, d.lastErrAt = err.Error(), now
+	d.lastErr, d.lastErrAt = text, now
 	d.mu.Unlock()
 }
 
@@ -338,33 +350,31 @@ func backoff(p Policy, attempt int, err error) time.Duration {
 	return delay
 }
 
-// logText is text for a log line about err with the peer's response body
-// taken out: a CRM's error can echo the lead's name or email back, and logs
-// carry no personal data. The body stays in the dead letter and the outbox
+// logText is text for a log line, the tail or status about err with what
+// the peer answered taken out: a CRM's error can echo the lead's name or
+// email back, an SMTP error names the recipient (the lead's agent, with
+// to_agent) in its command and often in its reply, and none of these may
+// carry personal data. The answer stays in the dead letter and the outbox
 // entry's last error, which erase and retention reach; the status is kept.
+//
+// The peer's error is withheld whole wherever its text appears, not only
+// its response: an SMTP command is not part of the response.
 func logText(text string, err error) string {
-	if _, body := sinks.Answer(err); body != "" {
-		return strings.ReplaceAll(text, body, "[response body withheld: see leadsync dlq show]")
+	var a sinks.PeerAnswer
+	if !errors.As(err, &a) {
+		return text
+	}
+	safe := fmt.Sprintf("peer answered %d: %s", a.PeerStatus(), withheld)
+	if pe, ok := a.(error); ok {
+		text = strings.ReplaceAll(text, pe.Error(), safe)
+	}
+	if body := a.PeerResponse(); body != "" {
+		text = strings.ReplaceAll(text, body, withheld)
 	}
 	return text
 }
 
-// httpStatus digs the peer's status and short answer out of err, if any.
-func httpStatus(err error) (int, string) { return sinks.Answer(err) }
-
-// outcome names what became of an attempt, as the switch in attempt decides.
-func outcome(err error, deliverCtx context.Context, e *state.Entry, p Policy, now time.Time) string {
-	switch {
-	case err == nil:
-		return "delivered"
-	case deliverCtx.Err() != nil:
-		return "interrupted"
-	case sinks.IsPermanent(err), e.Attempt+1 >= p.MaxAttempts, now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
-		return "dead"
-	default:
-		return "retry"
-	}
-}
+const withheld = "[response withheld: see leadsync dlq show]"
 
 func errText(err error) string {
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/email"
 
 	"github.com/leadsync/leadsync/sync/config"
 	"github.com/leadsync/leadsync/sync/lead"
@@ -61,6 +62,16 @@ func TestLogTextWithholdsThePeersBody(t *testing.T) {
 	err := sinks.Permanent(&sinks.HTTPError{Status: 400, Body: `{"error":"john@example.com is taken"}`})
 	got := logText("gave up: "+err.Error(), err)
 	if strings.Contains(got, "john@example.com") || !strings.Contains(got, "400") {
+		t.Fatalf("logText = %q", got)
+	}
+}
+
+func TestLogTextWithholdsAnSMTPRefusalWhole(t *testing.T) {
+	const addr = "agent.anna@agency.example"
+	err := sinks.Permanent(&email.ReplyError{Command: "RCPT TO:<" + addr + ">", Code: 550,
+		Reply: "5.1.1 <" + addr + ">: Recipient address rejected"})
+	got := logText("gave up: "+err.Error(), err)
+	if strings.Contains(got, "agent.anna") || !strings.Contains(got, "550") || !strings.HasPrefix(got, "gave up: ") {
 		t.Fatalf("logText = %q", got)
 	}
 }
