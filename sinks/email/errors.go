@@ -92,5 +92,7 @@ func (s *Sink) scrub(text string) string {
 // PeerStatus implements sinks.PeerAnswer: the SMTP reply code.
 func (e *ReplyError) PeerStatus() int { return e.Code }
 
-// PeerResponse implements sinks.PeerAnswer: the command and the reply.
-func (e *ReplyError) PeerResponse() string { return e.Command + ": " + e.Reply }
+// PeerResponse implements sinks.PeerAnswer: the reply. It is a substring of
+// Error(), which the engine logs with it cut out (a reply may echo the
+// assigned agent's address); the command stays in the text.
+func (e *ReplyError) PeerResponse() string { return e.Reply }

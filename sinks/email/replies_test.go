@@ -125,3 +125,22 @@ func TestLogsNoCredentialsOrPersonalData(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// TestReplyWithheldFromLogs: the engine logs a failed delivery's error with
+// the peer's answer (sinks.Answer) cut out of it, so that an SMTP reply
+// echoing the assigned agent's address stays in the dead letter only. That
+// needs the answer to be part of the error's text as it stands.
+func TestReplyWithheldFromLogs(t *testing.T) {
+	p := newPeer(t)
+	p.Script("RCPT", "550 5.1.1 <anon@example.com>: Recipient address rejected")
+	s := newSink(t, p, func(c *email.Config) { c.ToAgent = true })
+	err := s.Deliver(t.Context(), johnDoe())
+	_, answer := sinks.Answer(err)
+	if !strings.Contains(answer, "Recipient address rejected") {
+		t.Fatalf("answer %q of %v", answer, err)
+	}
+	logged := strings.ReplaceAll(err.Error(), answer, "[withheld]")
+	if strings.Contains(logged, "anon@example.com") || !strings.Contains(logged, "RCPT TO:<assigned agent>") {
+		t.Errorf("logged as %q", logged)
+	}
+}
