@@ -132,7 +132,7 @@ func New(c Config) (*Sink, error) {
 	s := &Sink{
 		url: endpoint, safeURL: safe, channel: channelForms(c.Channel),
 		leadSource: c.LeadSource, sourceType: or(c.SourceType, DefaultSourceType), tags: c.Tags,
-		timeout: orDuration(c.Timeout, DefaultTimeout), maxWait: orDuration(c.MaxRetryWait, DefaultMaxRetryWait),
+		timeout: sinks.OrDefault(c.Timeout, DefaultTimeout), maxWait: sinks.OrDefault(c.MaxRetryWait, DefaultMaxRetryWait),
 		log: c.Logger,
 	}
 	if s.log == nil {
@@ -148,13 +148,6 @@ func or(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func orDuration(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Deliver posts d's lead to the channel, once, and classifies the answer

@@ -110,8 +110,8 @@ func New(c Config) (*Sink, error) {
 		key:     key,
 		header:  header,
 		redact:  credentials(c.Secret, c.Headers),
-		timeout: orDefault(c.Timeout, DefaultTimeout),
-		maxWait: orDefault(c.MaxRetryWait, DefaultMaxRetryWait),
+		timeout: sinks.OrDefault(c.Timeout, DefaultTimeout),
+		maxWait: sinks.OrDefault(c.MaxRetryWait, DefaultMaxRetryWait),
 		log:     c.Logger,
 		now:     time.Now,
 	}
@@ -121,14 +121,6 @@ func New(c Config) (*Sink, error) {
 	s.log = s.log.With("sink", c.Name)
 	s.client, s.ownClient = sinks.NewClient(c.Client)
 	return s, nil
-}
-
-// orDefault returns v, or def when v is not positive.
-func orDefault(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Deliver POSTs d.Body, signed, and classifies the final answer with
