@@ -2,7 +2,6 @@ package sync
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -122,11 +121,11 @@ func preview(sc config.Sink, l *lead.Lead, body []byte, log *slog.Logger) string
 		return fmt.Sprintf("(%s upserts the lead; no preview)", sc.Type)
 	}
 	b, err := p.Preview(sinks.Delivery{ID: "msg_preview", Attempt: 1, Body: body, Lead: l})
-	if err != nil {
-		if errors.Is(err, errNotFound) {
-			return "(nothing to send)"
-		}
+	switch {
+	case err != nil:
 		return "(no preview: " + err.Error() + ")"
+	case len(b) == 0: // e.g. Rechat, for a deleted lead
+		return "(nothing to send)"
 	}
 	return string(b)
 }
