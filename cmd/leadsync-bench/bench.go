@@ -247,7 +247,6 @@ func (b *bench) measure(p *proc, conns int, d time.Duration) result {
 func (b *bench) loadFor(p *proc, conns int, d time.Duration, report func([]time.Duration, int)) {
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
-	key := []byte(benchKey)
 	for range conns {
 		wg.Add(1)
 		go func() {
@@ -258,11 +257,7 @@ func (b *bench) loadFor(p *proc, conns int, d time.Duration, report func([]time.
 			lat := make([]time.Duration, 0, 4096)
 			errs := 0
 			for time.Now().Before(deadline) {
-				body := b.body()
-				req, _ := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
-				req.Header.Set("X-Signature", hmacHex(key, body))
+				req := signedRequest(p.url, b.body())
 				t0 := time.Now()
 				resp, err := hc.Do(req)
 				if err != nil {
@@ -286,34 +281,45 @@ func (b *bench) loadFor(p *proc, conns int, d time.Duration, report func([]time.
 	wg.Wait()
 }
 
-func hmacHex(key, body []byte) string {
-	m := hmac.New(sha256.New, key)
+// signedRequest is a Hemnet webhook of body, signed with benchKey.
+func signedRequest(url string, body []byte) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
+	m := hmac.New(sha256.New, []byte(benchKey))
 	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
+	req.Header.Set("X-Signature", hex.EncodeToString(m.Sum(nil)))
+	return req
 }
 
 // proc is a server process under load.
 type proc struct {
-	cmd   *exec.Cmd
-	url   string
-	admin string
-	cfg   string
-	acked atomic.Int64
-	b     *bench
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited
+	url    string
+	cfg    string
+	acked  atomic.Int64
+	b      *bench
+}
+
+// startProc starts cmd and waits for it in the background, so that
+// waitReady notices when it exits early.
+func (b *bench) startProc(cmd *exec.Cmd, url string) (*proc, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{}), url: url, b: b}
+	go func() { cmd.Wait(); close(p.exited) }()
+	return p, nil
 }
 
 func (p *proc) stop() {
-	if p.cmd.Process == nil {
-		return
-	}
 	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 	}
 }
 
@@ -326,7 +332,7 @@ func freeAddr() string {
 	return ln.Addr().String()
 }
 
-func waitReady(url string, p *exec.Cmd) error {
+func waitReady(url string, exited <-chan struct{}) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(url)
@@ -336,10 +342,11 @@ func waitReady(url string, p *exec.Cmd) error {
 				return nil
 			}
 		}
-		if p.ProcessState != nil {
+		select {
+		case <-exited:
 			return errors.New("process exited")
+		case <-time.After(10 * time.Millisecond):
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("%s not ready after 60s", url)
 }
@@ -382,11 +389,12 @@ sources:
 	cmd := exec.Command(b.bin, "serve", "--config", path)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := b.startProc(cmd, "http://"+addr+"/webhooks/hemnet")
+	if err != nil {
 		return nil, err
 	}
-	p := &proc{cmd: cmd, url: "http://" + addr + "/webhooks/hemnet", cfg: path, b: b}
-	if err := waitReady("http://"+addr+"/readyz", cmd); err != nil {
+	p.cfg = path
+	if err := waitReady("http://"+addr+"/readyz", p.exited); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("leadsync: %w (log: %s)", err, logf.Name())
 	}
@@ -415,11 +423,11 @@ func (b *bench) startReference() (*proc, error) {
 	}
 	cmd := exec.Command(self, "-reference", addr)
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	p, err := b.startProc(cmd, "http://"+addr+"/webhooks/hemnet")
+	if err != nil {
 		return nil, err
 	}
-	p := &proc{cmd: cmd, url: "http://" + addr + "/webhooks/hemnet", b: b}
-	if err := waitReady("http://"+addr+"/readyz", cmd); err != nil {
+	if err := waitReady("http://"+addr+"/readyz", p.exited); err != nil {
 		p.stop()
 		return nil, err
 	}

@@ -61,6 +61,12 @@ func run() int {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the daemon's log level (info, the default, logs a line per lead)")
 	flag.Parse()
+	switch o.suite {
+	case "intake", "all", "drain", "latency", "large":
+	default:
+		fmt.Fprintf(os.Stderr, "bad -suite %q: want intake, all, drain, latency or large\n", o.suite)
+		return 2
+	}
 	for _, c := range strings.Split(conns, ",") {
 		var n int
 		if _, err := fmt.Sscan(strings.TrimSpace(c), &n); err != nil || n <= 0 {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,12 +157,7 @@ func (b *bench) saturate(p *proc, conns int, d time.Duration, note func(string, 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 
 func (b *bench) post(p *proc, id string) (int, error) {
-	body := benchBody(id)
-	req, _ := http.NewRequest(http.MethodPost, p.url, strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
-	req.Header.Set("X-Signature", hmacHex([]byte(benchKey), body))
-	resp, err := client.Do(req)
+	resp, err := client.Do(signedRequest(p.url, benchBody(id)))
 	if err != nil {
 		return 0, err
 	}

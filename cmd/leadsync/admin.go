@@ -15,8 +15,8 @@ type access int
 
 const (
 	readOnly  access = iota // read the store (status, dlq list)
-	readWrite               // change the store (dlq retry/drop, erase)
-	engine                  // also the sources, built from the config (reconcile, replay)
+	readWrite               // change the store (dlq retry/drop)
+	engine                  // also the sources and sinks, built from the config (reconcile, replay, erase: its file sinks)
 )
 
 // adminFor returns the Admin of the configured daemon: its admin socket when

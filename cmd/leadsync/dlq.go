@@ -45,7 +45,11 @@ retry them; or drop them.`,
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSINK\tLEAD\tATTEMPTS\tSTATUS\tDEAD SINCE\tREASON")
 			for _, d := range dl {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.Sink, d.LeadID, d.Attempt, d.Status,
+				status := "-" // no answer: a connection error or a timeout
+				if d.Status != 0 {
+					status = fmt.Sprint(d.Status)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Sink, d.LeadID, d.Attempt, status,
 					time.Unix(0, d.DeadAt).Local().Format("2006-01-02 15:04:05"), truncate(d.Reason, 70))
 			}
 			tw.Flush()

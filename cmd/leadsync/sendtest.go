@@ -59,7 +59,8 @@ func newSendTest(g *globals) *cobra.Command {
 provider would, POST it to the running daemon, and print the HTTP answer. Each run
 sends a new contact, so it makes a new lead (not a duplicate).
 
-SOURCE is a source name from the config (the demo has "hemnet").
+SOURCE is a source name from the config (the demo has "hemnet", "reapit" and
+"rechat"; the reapit sample is a sandbox lead, test: true).
 The URL defaults to http://<listen>/webhooks/SOURCE.`,
 		Example: `  leadsync send-test hemnet
   leadsync send-test hemnet --url https://leads.agency.example/webhooks/hemnet`,

@@ -243,13 +243,6 @@ func monotonicUsec() int64 {
 	return ts.Sec*1_000_000 + ts.Nsec/1000
 }
 
-// tuneGC trades a little memory for throughput: the live heap is small
-// (tens of MiB) and every request allocates, so the default GOGC=100
-// collects far more often than memory needs (measured: +15–20% intake with
-// 400). A soft limit of 128 MiB keeps the heap bounded all the same (the
-// dedupe index of a million stored events is ~40 MiB of it): near the
-// limit the collector runs as often as it must. GOGC and GOMEMLIMIT in the
-// environment win.
 // tuneProcs gives the scheduler twice as many Ps as it would use. The one
 // writer every webhook waits for spends most of each commit blocked in
 // fdatasync; when the sync returns it needs a P to go on, and with one P per
@@ -262,6 +255,13 @@ func tuneProcs() {
 	}
 }
 
+// tuneGC trades a little memory for throughput: the live heap is small
+// (tens of MiB) and every request allocates, so the default GOGC=100
+// collects far more often than memory needs (measured: +15–20% intake with
+// 400). A soft limit of 128 MiB keeps the heap bounded all the same (the
+// dedupe index of a million stored events is ~40 MiB of it): near the
+// limit the collector runs as often as it must. GOGC and GOMEMLIMIT in the
+// environment win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)

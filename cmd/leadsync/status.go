@@ -8,6 +8,7 @@ import (
 	"time"
 
 	lsync "github.com/leadsync/leadsync/sync"
+	"github.com/leadsync/leadsync/sync/config"
 	"github.com/spf13/cobra"
 )
 
@@ -16,15 +17,16 @@ func newStatus(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show per-source counts, per-sink queues and reconciliation state",
-		Long: `Show, per source: accepted, duplicates, rejected, quarantined, ignored, last event;
-per sink: pending, dead letters, oldest pending age, last success, last error; and per
-reconciled customer: last run, cursor, leads found only by reconciliation.
+		Long: `Show, per source: accepted, duplicates, rejected, quarantined, ignored, stale, last
+event; per sink: pending, dead letters, oldest pending age, last success, last error;
+and per reconciled customer: last run, cursor, applicants seen, leads found only by
+reconciliation.
 
 Talks to the running daemon over its admin socket; with the daemon stopped it reads
 the store directly (then the in-memory figures — rejected, last success/error — are empty).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, _, closeFn, err := adminFor(g, readOnly)
+			a, cfg, closeFn, err := adminFor(g, readOnly)
 			if err != nil {
 				return err
 			}
@@ -32,6 +34,9 @@ the store directly (then the in-memory figures — rejected, last success/error 
 			s, err := a.Status(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if !s.Running {
+				fillFromConfig(s, cfg)
 			}
 			if asJSON {
 				enc := json.NewEncoder(g.out)
@@ -44,6 +49,25 @@ the store directly (then the in-memory figures — rejected, last success/error 
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	return cmd
+}
+
+// fillFromConfig names the provider of each source and the type of each
+// sink that the config still has: the store alone does not know them.
+func fillFromConfig(s *lsync.Status, cfg *config.Config) {
+	for i := range s.Sources {
+		for _, c := range cfg.Sources {
+			if c.Name == s.Sources[i].Name && s.Sources[i].Provider == "" {
+				s.Sources[i].Provider = c.Provider
+			}
+		}
+	}
+	for i := range s.Sinks {
+		for _, c := range cfg.Sinks {
+			if c.Name == s.Sinks[i].Name && s.Sinks[i].Type == "" {
+				s.Sinks[i].Type = c.Type
+			}
+		}
+	}
 }
 
 func printStatus(out io.Writer, s *lsync.Status, now time.Time) {
