@@ -35,7 +35,7 @@ func Compact(dir string) (before, after int64, err error) {
 		return 0, 0, fmt.Errorf("compact: %w", err)
 	}
 	before = fi.Size()
-	o := bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType}
+	o := bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, PageSize: pageSize}
 	src, err := bolt.Open(path, fi.Mode().Perm(), &o)
 	if errors.Is(err, bolt.ErrTimeout) {
 		return before, 0, fmt.Errorf("compact %s: %w", path, ErrLocked)

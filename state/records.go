@@ -233,8 +233,9 @@ func spliceLead(meta any, leadJSON []byte) ([]byte, error) {
 // decodeEntry reads an outbox entry without re-validating its lead JSON:
 // the dispatcher reads every due entry, and json.Unmarshal would scan the
 // ~1 KB lead byte by byte to check it. The lead was valid when stored, and
-// spliceLead put it last, after `,"lead":`, a sequence that cannot occur
-// inside the JSON strings before it (their quotes are escaped).
+// Entry.encode and DeadLetter.encode put it last, after `,"lead":`, a
+// sequence that cannot occur inside the JSON strings before it (their
+// quotes are escaped).
 func decodeEntry(v []byte, e *Entry) error {
 	const sep = `,"lead":`
 	i := bytes.Index(v, []byte(sep))

@@ -132,6 +132,10 @@ func (s *Store) releaseEvery(d time.Duration) {
 	}
 }
 
+// pageSize is the page size of the files Open, Compact and Rewrite create
+// (an existing file keeps its own; see Open).
+const pageSize = 8192
+
 // Open opens (creating if needed) the database in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if o.Logger == nil {
@@ -160,7 +164,7 @@ func Open(dir string, o Options) (*Store, error) {
 		// record (~2 KB with its lead) and raw request (~1.5 KB) pack three
 		// and five to an 8 KiB page, where a 4 KiB page holds one and two,
 		// so a commit writes fewer pages (and makes fewer write calls).
-		PageSize: 8192,
+		PageSize: pageSize,
 	}
 	db, err := bolt.Open(path, 0o640, &bopts)
 	if errors.Is(err, bolt.ErrTimeout) {

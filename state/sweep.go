@@ -23,10 +23,9 @@ const defaultBatch = 256
 // except on the counts map it is given, which is fresh for every run.
 type sweep struct {
 	bucket []byte
-	// from is where the walk starts (nil: the first key); stop, when set,
-	// is the first key not to visit (the walk ends there).
-	from, stop []byte
-	batch      int
+	// stop, when set, is the first key not to visit (the walk ends there).
+	stop  []byte
+	batch int
 	// match reports whether k should be deleted. It may write to tx (to
 	// delete what hangs off k) and count what it did in n.
 	match func(tx *bolt.Tx, k, v []byte, n map[string]int) (bool, error)
@@ -71,8 +70,6 @@ func (s *Store) run(w sweep) (int, map[string]int, error) {
 				if k != nil && bytes.Equal(k, after) {
 					k, v = c.Next()
 				}
-			case w.from != nil:
-				k, v = c.Seek(w.from)
 			default:
 				k, v = c.First()
 			}
