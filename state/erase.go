@@ -46,18 +46,15 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	counts := map[string]int{"leads": 0, "events": 0, "raw": 0, "outbox": 0, "dead": 0}
 	// The sets below are read by match on the writer goroutine and filled by
 	// deleted on this one, between steps (s.update orders the two).
-	// The leads are found in the events that produced them; those events go
-	// in the events sweep below, counted there.
+	// The leads are found in the events that produced them (a read-only
+	// pass); those events go in the events sweep below, counted there.
 	leads := map[string]bool{}
-	n, _, err := s.run(sweep{bucket: bEvents,
-		match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
-			var er eventRecord
-			if json.Unmarshal(v, &er) == nil && er.LeadID != "" && er.Lead != nil && p.lead(er.Lead) {
-				leads[er.LeadID] = true
-			}
-			return false, nil
-		}})
-	_ = n // the sweep deletes nothing
+	err = s.scan(bEvents, 0, func(_, v []byte) {
+		var er eventRecord
+		if json.Unmarshal(v, &er) == nil && er.LeadID != "" && er.Lead != nil && p.lead(er.Lead) {
+			leads[er.LeadID] = true
+		}
+	})
 	counts["leads"] = len(leads)
 	if err != nil {
 		return counts, err
@@ -72,7 +69,7 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	}
 
 	raws := map[string]bool{}
-	n, _, err = s.run(sweep{bucket: bRaw,
+	n, _, err := s.run(sweep{bucket: bRaw,
 		match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
 			var r RawRequest
 			if decodeRaw(v, &r) != nil {

@@ -2,8 +2,10 @@ package state
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +123,27 @@ func TestOpenMigratesSchema1(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// With nothing pending from before the cut, Prune's look for entries whose
+// lead must be copied is read-only: it does not walk the outbox in writer
+// steps (each a commit and two syncs).
+func TestPruneLooksBeforeItWalksTheOutbox(t *testing.T) {
+	var commits atomic.Int64
+	s, err := Open(t.TempDir(), Options{OnCommit: func(int, time.Duration) { commits.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 4, 13, 10, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		commitOne(t, s, hemnetItem(fmt.Sprint("hemnet:contact:", i), t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	before := commits.Load()
+	if _, err := s.Prune(t0.Add(-time.Hour), 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := commits.Load() - before; n > 10 {
+		t.Fatalf("prune with nothing to prune made %d commits over 500 young pending entries", n)
+	}
 }

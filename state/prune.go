@@ -123,6 +123,17 @@ func (s *Store) materializeRefs(batch int, goes func(ref []byte) bool) error {
 		return err
 	}
 	for _, sink := range sinks {
+		// Nearly always nothing is pending that long: look first, in read
+		// transactions, and only then walk the outbox in writer steps.
+		found := false
+		if err := s.scan(outboxBucket(sink), batch, func(_, v []byte) {
+			found = found || needsLead(v, goes)
+		}); err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
 		_, _, err := s.run(sweep{bucket: outboxBucket(sink), batch: batch,
 			match: func(*bolt.Tx, []byte, []byte, map[string]int) (bool, error) { return false, nil },
 			rewrite: func(tx *bolt.Tx, _, v []byte) ([]byte, error) {
@@ -139,12 +150,12 @@ func (s *Store) materializeRefs(batch int, goes func(ref []byte) bool) error {
 // record it names, if goes reports that record is about to be deleted; nil
 // when v needs no change.
 func materialize(tx *bolt.Tx, v []byte, goes func(ref []byte) bool) ([]byte, error) {
-	if !bytes.Contains(v, []byte(`"ref":`)) {
-		return nil, nil
+	if !needsLead(v, goes) {
+		return nil, nil // unreadable entries are left as they are, for an operator
 	}
 	var e Entry
-	if err := decodeEntry(v, &e); err != nil || len(e.Ref) == 0 || !goes(e.Ref) {
-		return nil, nil // unreadable entries are left as they are, for an operator
+	if err := decodeEntry(v, &e); err != nil {
+		return nil, nil
 	}
 	l := leadOf(tx.Bucket(bEvents).Get(e.Ref))
 	if l == nil {
@@ -152,6 +163,16 @@ func materialize(tx *bolt.Tx, v []byte, goes func(ref []byte) bool) ([]byte, err
 	}
 	e.Ref, e.Lead = nil, l
 	return e.encode()
+}
+
+// needsLead reports whether outbox entry v names an event that goes says
+// is about to be deleted.
+func needsLead(v []byte, goes func(ref []byte) bool) bool {
+	if !bytes.Contains(v, []byte(`"ref":`)) {
+		return false
+	}
+	var e Entry
+	return decodeEntry(v, &e) == nil && len(e.Ref) > 0 && goes(e.Ref)
 }
 
 // lastEvent is when the event of versions record v was received, from its

@@ -138,6 +138,48 @@ func (s *Store) run(w sweep) (int, map[string]int, error) {
 	}
 }
 
+// scan calls fn with every pair of bucket, in key order, in read
+// transactions of at most batch keys each (default when batch <= 0): the
+// read-only counterpart of run, for passes that only look. It costs the
+// writer nothing (a write step commits, and syncs, even when it changed
+// nothing), and no read transaction stays open for long. fn must copy what
+// it keeps.
+func (s *Store) scan(bucket []byte, batch int, fn func(k, v []byte)) error {
+	if batch <= 0 {
+		batch = defaultBatch
+	}
+	var after []byte
+	for {
+		done := true
+		err := s.view(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for n := 0; k != nil; k, v = c.Next() {
+				if n == batch {
+					done = false
+					return nil
+				}
+				n++
+				fn(k, v)
+				after = bytes.Clone(k)
+			}
+			return nil
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
 // bucketsWithPrefix lists the root buckets whose name starts with prefix
 // (the per-sink outbox/, pending/ and dead/ buckets), without the prefix.
 func (s *Store) bucketsWithPrefix(prefix string) ([]string, error) {
