@@ -53,7 +53,14 @@ func (e *ReplyError) Permanent() bool {
 //   - a timeout or connection failure: retryable.
 func (s *Sink) fail(ctx context.Context, step string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
-		e := fmt.Errorf("smtp %s: %w (%s)", step, cerr, s.scrub(err.Error()))
+		detail := s.scrub(err.Error())
+		var te *textproto.Error
+		if errors.As(err, &te) {
+			// A reply that came with the deadline: this error is logged
+			// whole, and a reply may echo the assigned agent's address.
+			detail = "reply " + strconv.Itoa(te.Code)
+		}
+		e := fmt.Errorf("smtp %s: %w (%s)", step, cerr, detail)
 		if errors.Is(cerr, context.DeadlineExceeded) {
 			return fmt.Errorf("timeout: %w", e)
 		}
