@@ -77,7 +77,13 @@ func (c *checker) httpURL(path, v string) {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.errorf(path, "must be an absolute http or https URL%s", got(v))
+		shown := got(v)
+		if strings.ContainsAny(v, "@?#") {
+			// A refused reload logs this error: a password or token in the
+			// URL must not go with it.
+			shown = " (value not shown: it may hold credentials)"
+		}
+		c.errorf(path, "must be an absolute http or https URL%s", shown)
 	}
 }
 
