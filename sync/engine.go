@@ -357,10 +357,7 @@ func (e *Engine) Reload(b *Built, maxBody int64) error {
 	e.recon.start(w)
 	e.metrics.reloads.WithLabelValues("success").Inc()
 	e.metrics.reloadTime.SetToCurrentTime()
-	for _, d := range e.disp {
-		d.poke()
-	}
-	return nil
+	return nil // kept sinks were poked by swap; new loops look for work as they start
 }
 
 // counters are in-memory tallies that the store does not keep: rejections
