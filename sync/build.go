@@ -213,7 +213,7 @@ func Build(cfg *config.Config, log *slog.Logger, st *state.Store) (*Built, error
 				i, sc.Name, sc.Type, keys(sinkBuilders)))
 			continue
 		}
-		s, err := build(sc, log.With("sink", sc.Name))
+		s, err := build(sc, log) // each sink names itself in its log lines
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sinks[%d] %q: %w", i, sc.Name, err))
 			continue
