@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"sync"
+	"time"
 
+	"github.com/leadsync/leadsync/sync/lead"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -38,12 +40,7 @@ func newIndex() *index {
 	return &index{seed: maphash.MakeSeed(), hint: map[uint64]int64{}, more: map[string]int64{}}
 }
 
-func dedupeKey(received int64, id string) []byte {
-	k := make([]byte, 8+len(id))
-	binary.BigEndian.PutUint64(k, uint64(received))
-	copy(k[8:], id)
-	return k
-}
+func dedupeKey(received int64, id string) []byte { return timeKey(time.Unix(0, received), id) }
 
 // received returns where id's record would be, if anywhere.
 func (x *index) received(id string) (int64, bool) {
@@ -61,8 +58,14 @@ func (x *index) add(id string, received int64) {
 	h := maphash.String(x.seed, id)
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.addLocked(h, received, func() string { return id })
+}
+
+// addLocked puts received under hash h, or under the id itself when h is
+// taken by another time (x.mu is held; id is called only then).
+func (x *index) addLocked(h uint64, received int64, id func() string) {
 	if cur, ok := x.hint[h]; ok && cur != received {
-		x.more[id] = received
+		x.more[id()] = received
 		return
 	}
 	x.hint[h] = received
@@ -73,13 +76,7 @@ func (x *index) addKeyLocked(k []byte) {
 	if len(k) < 8 {
 		return
 	}
-	r := int64(binary.BigEndian.Uint64(k[:8]))
-	h := maphash.Bytes(x.seed, k[8:])
-	if cur, ok := x.hint[h]; ok && cur != r {
-		x.more[string(k[8:])] = r
-		return
-	}
-	x.hint[h] = r
+	x.addLocked(maphash.Bytes(x.seed, k[8:]), int64(binary.BigEndian.Uint64(k[:8])), func() string { return string(k[8:]) })
 }
 
 // remove forgets the record at key k (pruned).
@@ -146,7 +143,7 @@ func readDedupe(k, v []byte) (dedupeRecord, error) {
 		rec.Received = int64(binary.BigEndian.Uint64(k[:8]))
 		rec.EventID = string(k[8:])
 	}
-	if len(rec.EventKey) == 0 && rec.Status != "duplicate" {
+	if len(rec.EventKey) == 0 && rec.Status != lead.StatusDuplicate {
 		rec.EventKey = bytes.Clone(k)
 	}
 	return rec, err
@@ -155,9 +152,10 @@ func readDedupe(k, v []byte) (dedupeRecord, error) {
 // buildIndex reads every dedupe key into the index (at Open, before
 // anything else can use it: the lock is taken once, not per key).
 func (s *Store) buildIndex() error {
-	s.idx.mu.Lock()
-	defer s.idx.mu.Unlock()
 	return s.view(func(tx *bolt.Tx) error {
+		// Inside the view, as the writer takes them: s.mu, then idx.mu.
+		s.idx.mu.Lock()
+		defer s.idx.mu.Unlock()
 		c := tx.Bucket(bDedupe).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			s.idx.addKeyLocked(k)

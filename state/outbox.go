@@ -57,16 +57,15 @@ func (s *Store) Due(sink string, now time.Time, limit int, skip func(*Entry) boo
 // last, after `,"lead":`, a sequence the JSON strings before it cannot hold
 // (their quotes are escaped). nil when v is nil or holds no lead.
 func leadOf(v []byte) json.RawMessage {
-	const sep = `,"lead":`
-	i := bytes.Index(v, []byte(sep))
-	if i <= 0 || v[len(v)-1] != '}' {
+	_, lead, ok := splitLead(v)
+	if !ok {
 		var er eventRecord
 		if json.Unmarshal(v, &er) != nil {
 			return nil
 		}
 		return er.Lead
 	}
-	return bytes.Clone(v[i+len(sep) : len(v)-1])
+	return bytes.Clone(lead)
 }
 
 // Ack removes a delivered entry. It is asynchronous: done is called on the

@@ -237,16 +237,25 @@ func spliceLead(meta any, leadJSON []byte) ([]byte, error) {
 // sequence that cannot occur inside the JSON strings before it (their
 // quotes are escaped).
 func decodeEntry(v []byte, e *Entry) error {
+	meta, lead, ok := splitLead(v)
+	if !ok {
+		return json.Unmarshal(v, e)
+	}
+	if err := json.Unmarshal(append(bytes.Clone(meta), '}'), e); err != nil {
+		return err
+	}
+	e.Lead = bytes.Clone(lead)
+	return nil
+}
+
+// splitLead splits a record whose encoder wrote the lead last into what
+// comes before `,"lead":` and the lead JSON; ok is false when v holds no
+// lead there (then decode it whole).
+func splitLead(v []byte) (meta, lead []byte, ok bool) {
 	const sep = `,"lead":`
 	i := bytes.Index(v, []byte(sep))
 	if i <= 0 || v[len(v)-1] != '}' {
-		return json.Unmarshal(v, e)
+		return v, nil, false
 	}
-	meta := make([]byte, 0, i+1)
-	meta = append(append(meta, v[:i]...), '}')
-	if err := json.Unmarshal(meta, e); err != nil {
-		return err
-	}
-	e.Lead = bytes.Clone(v[i+len(sep) : len(v)-1])
-	return nil
+	return v[:i], v[i+len(sep) : len(v)-1], true
 }

@@ -99,9 +99,7 @@ func (s *Store) Sinks() ([]SinkStats, error) {
 // (their quotes are escaped), and the lead JSON comes last.
 func createdOf(v []byte) (int64, bool) {
 	const key = `"created":`
-	if i := bytes.Index(v, []byte(`,"lead":`)); i > 0 {
-		v = v[:i]
-	}
+	v, _, _ = splitLead(v)
 	i := bytes.Index(v, []byte(key))
 	if i < 0 {
 		return 0, false
