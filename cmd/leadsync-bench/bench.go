@@ -94,17 +94,25 @@ type result struct {
 	errs  int
 	secs  float64
 	lat   []time.Duration // sorted
+	// CPU time the load generator (this process) and the server used
+	gen, srv time.Duration
 }
 
 // add merges two measurements of the same point.
 func (r result) add(o result) result {
 	r.conns, r.n, r.errs, r.secs = o.conns, r.n+o.n, r.errs+o.errs, r.secs+o.secs
+	r.gen, r.srv = r.gen+o.gen, r.srv+o.srv
 	r.lat = append(r.lat, o.lat...)
 	slices.Sort(r.lat)
 	return r
 }
 
 func (r result) rps() float64 { return float64(r.n) / r.secs }
+
+// cpuPer is CPU time per acknowledged request, in µs.
+func cpuPer(d time.Duration, n int) string {
+	return fmt.Sprintf("%.0fµs", float64(d)/1e3/float64(max(n, 1)))
+}
 func (r result) pct(p float64) time.Duration {
 	if len(r.lat) == 0 {
 		return 0
@@ -127,7 +135,7 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 	fmt.Printf("Durable intake (%s): unique signed Hemnet webhooks of %d bytes, %s per point\n", label,
 		len(b.body()), b.o.duration)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\tops/commit\tcommit\t")
+	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\tops/commit\tcommit\tCPU/req: leadsync\treference\tgenerator\t")
 	for _, c := range b.o.conns {
 		// The two servers take turns in rounds, so that a machine whose
 		// speed drifts (a shared VM) weighs on both alike.
@@ -144,9 +152,10 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 			dr = dr.add(run(d, c, slice))
 			cs = cs.plus(d.commits().minus(before))
 		}
-		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f%%\t%.1f\t%s\t\n", c, dr.rps(), ms(dr.pct(.5)), ms(dr.pct(.99)),
+		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f%%\t%.1f\t%s\t%s\t%s\t%s\t\n", c, dr.rps(), ms(dr.pct(.5)), ms(dr.pct(.99)),
 			dr.errs, rr.rps(), ms(rr.pct(.5)), ms(rr.pct(.99)), rr.errs, 100*dr.rps()/rr.rps(),
-			cs.ops/max(cs.n, 1), ms(time.Duration(1e9*cs.secs/max(cs.n, 1))))
+			cs.ops/max(cs.n, 1), ms(time.Duration(1e9*cs.secs/max(cs.n, 1))),
+			cpuPer(dr.srv, dr.n), cpuPer(rr.srv, rr.n), cpuPer(rr.gen+dr.gen, rr.n+dr.n))
 	}
 	tw.Flush()
 	stored, err := d.accepted()
@@ -231,6 +240,7 @@ func (b *bench) load(p *proc, conns int, d time.Duration) result {
 func (b *bench) measure(p *proc, conns int, d time.Duration) result {
 	var mu sync.Mutex
 	res := result{conns: conns}
+	gen0, srv0 := selfCPU(), cpuTime(p.cmd.Process.Pid)
 	start := time.Now()
 	b.loadFor(p, conns, d, func(lat []time.Duration, errs int) {
 		mu.Lock()
@@ -239,6 +249,7 @@ func (b *bench) measure(p *proc, conns int, d time.Duration) result {
 		mu.Unlock()
 	})
 	res.secs = time.Since(start).Seconds()
+	res.gen, res.srv = selfCPU()-gen0, cpuTime(p.cmd.Process.Pid)-srv0
 	res.n = len(res.lat)
 	slices.Sort(res.lat)
 	return res
@@ -251,22 +262,17 @@ func (b *bench) loadFor(p *proc, conns int, d time.Duration, report func([]time.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
-			defer tr.CloseIdleConnections()
-			hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+			c, err := newRawConn(p.url)
+			if err != nil {
+				panic(err) // p.url is ours
+			}
+			defer c.close()
 			lat := make([]time.Duration, 0, 4096)
 			errs := 0
 			for time.Now().Before(deadline) {
-				req := signedRequest(p.url, b.body())
 				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err != nil {
-					errs++
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				code, err := c.post(b.seq.Add(1))
+				if err != nil && !errors.Is(err, errClosing) || code != 200 {
 					errs++
 					continue
 				}
