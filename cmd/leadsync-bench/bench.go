@@ -133,7 +133,7 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 	}
 	defer d.stop()
 	fmt.Printf("Durable intake (%s): unique signed Hemnet webhooks of %d bytes, %s per point\n", label,
-		len(b.body()), b.o.duration)
+		len(benchBody(templateID)), b.o.duration)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conns\tleadsync req/s\tp50\tp99\terrors\treference req/s\tp50\tp99\terrors\tratio\tops/commit\tcommit\tCPU/req: leadsync\treference\tgenerator\t")
 	for _, c := range b.o.conns {
@@ -208,11 +208,6 @@ func (p *proc) commits() commitStats {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
 
-// body returns a new unique webhook body.
-func (b *bench) body() []byte {
-	return benchBody(fmt.Sprintf("bench-%012d", b.seq.Add(1)))
-}
-
 // longMessage makes Hemnet's documented example the size issue 7 asks the
 // benchmark to send (~1.2 KB): a contact form message of a few sentences.
 const longMessage = `I am interested in this property \u0026 would like to book a viewing. ` +
@@ -285,17 +280,6 @@ func (b *bench) loadFor(p *proc, conns int, d time.Duration, report func([]time.
 		}()
 	}
 	wg.Wait()
-}
-
-// signedRequest is a Hemnet webhook of body, signed with benchKey.
-func signedRequest(url string, body []byte) *http.Request {
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
-	m := hmac.New(sha256.New, []byte(benchKey))
-	m.Write(body)
-	req.Header.Set("X-Signature", hex.EncodeToString(m.Sum(nil)))
-	return req
 }
 
 // proc is a server process under load.

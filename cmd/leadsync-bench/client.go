@@ -36,9 +36,14 @@ type rawConn struct {
 	sum  [sha256.Size]byte
 }
 
-// idDigits is how many digits of the sequence number the contact id holds:
-// fixed, so that every request has the same length.
-const idDigits = 12
+// A contact id is idPrefix and idDigits digits of the run's sequence
+// number: fixed in length, so that every request has the same length.
+// templateID is the id in a new request's template.
+const (
+	idPrefix   = "bench-"
+	templateID = idPrefix + "000000000000"
+	idDigits   = len(templateID) - len(idPrefix)
+)
 
 // newRawConn builds the request template for the webhook URL u.
 func newRawConn(u string) (*rawConn, error) {
@@ -46,8 +51,7 @@ func newRawConn(u string) (*rawConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	const idPrefix = "bench-"
-	body := benchBody(idPrefix + string(bytes.Repeat([]byte("0"), idDigits)))
+	body := benchBody(templateID)
 	idAt := bytes.Index(body, []byte(idPrefix)) + len(idPrefix)
 	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+

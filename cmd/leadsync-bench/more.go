@@ -157,7 +157,11 @@ func (b *bench) saturate(p *proc, conns int, d time.Duration, note func(string, 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 
 func (b *bench) post(p *proc, id string) (int, error) {
-	resp, err := client.Do(signedRequest(p.url, benchBody(id)))
+	req, err := hemnet.SignedRequest(p.url, []byte(benchKey), benchBody(id), time.Now())
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}
