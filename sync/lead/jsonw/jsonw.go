@@ -218,6 +218,16 @@ func (o *Object) Done() []byte { return append(o.b, '}') }
 
 const hexDigits = "0123456789abcdef"
 
+// plain holds the bytes AppendString copies as they are: ASCII but for
+// control characters, the quote, the backslash and HTML's <, > and &
+// (which json.Marshal escapes).
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string, escaped as json.Marshal escapes
 // it: quotes, backslashes and control characters; <, > and & as \u00XX;
 // U+2028 and U+2029; invalid UTF-8 as U+FFFD.
@@ -225,12 +235,16 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Runs of bytes that need no escaping (most of any text) in a
+		// tight loop over a table; then one byte that might.
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

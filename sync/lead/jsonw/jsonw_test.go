@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -70,5 +71,16 @@ func TestObjectMatchesJSON(t *testing.T) {
 	o := New(0)
 	if o.Float64Ptr("x", &nan) == nil {
 		t.Error("NaN encoded")
+	}
+}
+
+// BenchmarkAppendString escapes a contact message (Swedish text with a
+// newline and an ampersand), the longest string in a typical lead.
+func BenchmarkAppendString(b *testing.B) {
+	s := strings.Repeat("Hej! Jag är intresserad av lägenheten & vill boka en visning.\n", 12)
+	buf := make([]byte, 0, 2*len(s))
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
 	}
 }
