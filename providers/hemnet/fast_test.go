@@ -63,6 +63,10 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"\ud800x","message":"\u00e5\u2028"}} `))
 	f.Add([]byte("{\"type\":\"CONTACT\",\"action\":\"CREATE\",\"data\":{\"id\":\"x\",\"message\":\"\xff\"}}"))
 	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"x","listing":null,"broker":{},"x":[1,{"a":null}]}}{}`))
+	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"\u0069d":-0.5E+3,"message":"a\ud83d\ude00\n\/\"\\\u00e5","x":{"y":[true,false,null,-0,1e5,"z"]}}}`))
+	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"x","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}`))
+	f.Add([]byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"x","message":"\udc00"},"type":"CONTACT"}`))
+	f.Add([]byte(" \t\r\n{\"type\":\"CONTACT\" , \"action\" :\"CREATE\",\"data\":{\"id\":7,\"preapprovedMortgage\":true,\"broker\":{\"id\":1,\"fullName\":null}}}\n"))
 	golden, _ := filepath.Glob("testdata/golden/*/request.json")
 	for _, p := range golden {
 		if b, err := os.ReadFile(p); err == nil {
@@ -82,4 +86,61 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("body %q:\n fast %#v\n json %#v", body, got, want)
 		}
 	})
+}
+
+// The fast path takes what it can read exactly as encoding/json does,
+// escapes and all, and declines what encoding/json reads differently from
+// the bytes (replacements, merges) or deeper than it cares to go.
+func TestFastDecodeTakesAndDeclines(t *testing.T) {
+	take := []string{
+		`{"type":"CONTACT","action":"CREATE","data":{"\u0069d":-0.5E+3,"message":"a\ud83d\ude00\n\/\"\\\u00e5","x":{"y":[true,false,null,-0,1e5,"z"]}}}`,
+		" \t\r\n{\"type\":\"CONTACT\" , \"action\" :\"CREATE\",\"data\":{\"id\":7,\"preapprovedMortgage\":true,\"broker\":{\"id\":1,\"fullName\":null}}}\n",
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x","listing":null,"broker":{},"x":[1,{"a":null}]},"extra":{}}`,
+	}
+	decline := []string{
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x","message":"\udc00"}}`,                 // lone low surrogate
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x","message":"\ud800x"}}`,                // lone high surrogate
+		"{\"type\":\"CONTACT\",\"action\":\"CREATE\",\"data\":{\"id\":\"x\",\"message\":\"\xff\"}}", // invalid UTF-8
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x","email":"a","email":"b"}}`,            // duplicate known key
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x","Email":"a"}}`,                        // case variant
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}`,
+		`{"type":"CONTACT","action":"CREATE","data":{"id":01}}`,              // not a JSON number
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x",}}`,            // trailing comma
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"x"}} x`,           // trailing garbage
+		`{"type":"CONTACT","action":"CREATE","data":{"id":"a` + "\n" + `"}}`, // raw control character
+		`{"type":"LISTING","action":"CREATE","data":{"id":"x"}}`,
+		`{"type":"CONTACT","action":"CREATE","data":null}`,
+	}
+	for _, b := range take {
+		got, ok := decodeContactCreate([]byte(b))
+		want, wok := slowDecode([]byte(b))
+		if !ok || !wok || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n fast %v %+v\n json %v %+v", b, ok, got, wok, want)
+		}
+	}
+	for _, b := range decline {
+		if _, ok := decodeContactCreate([]byte(b)); ok {
+			t.Errorf("fast path took %s", b)
+		}
+	}
+}
+
+// BenchmarkDecode compares the fast path with encoding/json on the
+// documented example.
+func BenchmarkDecode(b *testing.B) {
+	body := Sample("bench-1")
+	for _, c := range []struct {
+		name string
+		fn   func([]byte) (*contact, bool)
+	}{{"fast", decodeContactCreate}, {"encoding-json", slowDecode}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, ok := c.fn(body); !ok {
+					b.Fatal("declined")
+				}
+			}
+		})
+	}
 }
