@@ -141,7 +141,8 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 			return r, err
 		}
 	}
-	return r, bumpStat(tx, erec.Source, r.Status, received)
+	s.stats.add(erec.Source, r.Status, received)
+	return r, nil
 }
 
 func duplicateOf(k, prev []byte, evID string) Result {
@@ -205,18 +206,58 @@ func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body, ref []byte, 
 	return sb.pending.Put([]byte(leadID), key)
 }
 
-// bumpStat counts one event of status for source, and remembers the last one.
-func bumpStat(tx *bolt.Tx, source, status string, at int64) error {
-	b := tx.Bucket(bStats)
-	k := []byte(source + "\x00" + status)
-	var n uint64
-	if v := b.Get(k); len(v) == 8 {
-		n = binary.BigEndian.Uint64(v)
+// statBatch gathers the counts of one write transaction's events, which
+// flush adds to the stats bucket once at its end: two writes per source and
+// status per commit rather than two per event. Only the writer goroutine
+// touches it (see writer.commit), between reset and flush of one
+// transaction.
+type statBatch struct {
+	n    map[string]uint64 // source + "\x00" + status → events
+	last map[string]int64  // source → newest received time
+}
+
+func (b *statBatch) reset() {
+	if b.n == nil {
+		b.n, b.last = make(map[string]uint64), make(map[string]int64)
 	}
-	if err := b.Put(k, u64(n+1)); err != nil {
-		return err
+	clear(b.n)
+	clear(b.last)
+}
+
+// add counts one event of status for source, received at `at`.
+func (b *statBatch) add(source, status string, at int64) {
+	b.n[source+"\x00"+status]++
+	if at > b.last[source] {
+		b.last[source] = at
 	}
-	return b.Put([]byte(source+"\x00last"), u64(uint64(at)))
+}
+
+// flush adds the counts to the stats bucket and remembers each source's
+// last event.
+func (b *statBatch) flush(tx *bolt.Tx) error {
+	if len(b.n) == 0 && len(b.last) == 0 {
+		return nil
+	}
+	sb := tx.Bucket(bStats)
+	for k, add := range b.n {
+		var n uint64
+		if v := sb.Get([]byte(k)); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		if err := sb.Put([]byte(k), u64(n+add)); err != nil {
+			return err
+		}
+	}
+	for source, at := range b.last {
+		k := []byte(source + "\x00last")
+		if v := sb.Get(k); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > at {
+			continue
+		}
+		if err := sb.Put(k, u64(uint64(at))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {

@@ -253,3 +253,41 @@ func TestPersistsAcrossReopenAndRefusesAfterClose(t *testing.T) {
 	s2.Close()
 	statetest.Check(t, dir)
 }
+
+// The stats are counted per commit (see statBatch): under concurrent
+// commits that share batches, and with duplicates, every source's counts
+// are exactly the events committed, and its last event the newest.
+// (TestStatsOfFailedOpsAreDropped covers ops that fail.)
+func TestStatsCountEveryCommittedEventOnce(t *testing.T) {
+	s, _ := statetest.Open(t, state.Options{})
+	const workers, each = 16, 30
+	var wg sync.WaitGroup
+	newest := t0.Add(time.Duration(workers*each) * time.Second)
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				n := g*each + i
+				id := fmt.Sprintf("c-%04d", n)
+				at := t0.Add(time.Duration(n+1) * time.Second)
+				for range 2 {
+					if _, err := s.Commit(personIncoming(id, id, id+"@example.com", "", at, "a")); err != nil {
+						t.Errorf("commit %s: %v", id, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	src, err := s.Sources()
+	if err != nil || len(src) != 1 {
+		t.Fatalf("sources = %+v, %v", src, err)
+	}
+	if c := src[0].Counts; c["accepted"] != workers*each || len(c) != 1 {
+		t.Errorf("counts = %v, want %d accepted and nothing else", c, workers*each)
+	}
+	if !src[0].LastEvent.Equal(newest) {
+		t.Errorf("last event %v, want %v", src[0].LastEvent, newest)
+	}
+}

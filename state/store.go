@@ -108,7 +108,8 @@ type Store struct {
 	now    func() time.Time
 	path   string
 	w      *writer
-	idx    *index // dedupe records by id; see index.go
+	idx    *index    // dedupe records by id; see index.go
+	stats  statBatch // the writer's; see statBatch
 
 	stopRelease, released chan struct{} // the releaseEvery goroutine
 	closeOnce             sync.Once

@@ -93,13 +93,14 @@ func (w *writer) commit(batch []op) {
 	var failed int = -1
 	var opErr error
 	err := w.s.rawUpdate(func(tx *bolt.Tx) error {
+		w.s.stats.reset()
 		for i, o := range batch {
 			if err := o.fn(tx); err != nil {
 				failed, opErr = i, err
 				return err
 			}
 		}
-		return nil
+		return w.s.stats.flush(tx)
 	})
 	if w.onCommit != nil {
 		w.onCommit(len(batch), time.Since(start))
@@ -111,7 +112,13 @@ func (w *writer) commit(batch []op) {
 		}
 	case failed >= 0 && len(batch) > 1:
 		for _, o := range batch {
-			o.done(w.s.rawUpdate(o.fn))
+			o.done(w.s.rawUpdate(func(tx *bolt.Tx) error {
+				w.s.stats.reset()
+				if err := o.fn(tx); err != nil {
+					return err
+				}
+				return w.s.stats.flush(tx)
+			}))
 		}
 	case failed >= 0:
 		batch[0].done(opErr)
