@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +70,24 @@ func TestRawMetaMatchesJSON(t *testing.T) {
 	v, _ := encodeRaw(&RawRequest{Source: "x"})
 	if want, _ := json.Marshal(&RawRequest{Source: "x"}); !bytes.Equal(v[:len(v)-1], want) {
 		t.Errorf("empty: %s vs %s", v, want)
+	}
+}
+
+// The encoders size their buffer for the record: a typical raw request and
+// event record are written in one allocation.
+func TestEncodersAllocateOnce(t *testing.T) {
+	raw := &RawRequest{Source: "hemnet", RequestID: "req-0123456789abcdef", RemoteIP: "203.0.113.7",
+		Header: map[string]string{"Content-Type": "application/json", "X-Request-Id": "req-0123456789abcdef",
+			"X-Timestamp": "1763812345678", "User-Agent": "Hemnet-Webhooks/1.0"},
+		Body: bytes.Repeat([]byte("x"), 1200), Received: 1763812345678000000}
+	if n := testing.AllocsPerRun(20, func() { encodeRaw(raw) }); n > 3 { // the buffer, the sorted header names, the nesting
+		t.Errorf("encodeRaw: %v allocations", n)
+	}
+	ev := &eventRecord{EventID: "ev_0123456789abcdefghijklmn", Source: "hemnet", Status: "accepted",
+		LeadID: "ld_0123456789abcdefghijklmn", Key: "hemnet:contact:c7bc3070-fca2-4ccc-a705-c0b275fdf0a1",
+		Raw: bytes.Repeat([]byte{1}, 16), Received: 1763812345678000000, Via: "webhook",
+		Sinks: []string{"crm-webhook", "archive"}, Lead: []byte(`{"lead":"` + strings.Repeat("y", 1300) + `"}`)}
+	if n := testing.AllocsPerRun(20, func() { ev.encode() }); n > 1 {
+		t.Errorf("eventRecord.encode: %v allocations", n)
 	}
 }

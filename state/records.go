@@ -67,7 +67,11 @@ type RawRequest struct {
 // the bytes the provider sent. JSON never holds a raw newline, so the first
 // one ends it.
 func encodeRaw(r *RawRequest) ([]byte, error) {
-	o := jsonw.New(256 + len(r.Body))
+	n := 128 + len(r.Source) + len(r.RequestID) + len(r.RemoteIP) + len(r.Body)
+	for k, v := range r.Header {
+		n += len(k) + len(v) + 8
+	}
+	o := jsonw.New(n)
 	o.Str("source", r.Source)
 	o.StrOmit("request_id", r.RequestID)
 	o.StrOmit("remote_ip", r.RemoteIP)
@@ -156,7 +160,12 @@ func u64(v uint64) []byte {
 // back into the RawMessage field as usual.
 
 func (e *eventRecord) encode() ([]byte, error) {
-	o := jsonw.New(256 + len(e.Lead))
+	n := 160 + len(e.EventID) + len(e.Source) + len(e.Status) + len(e.Reason) + len(e.LeadID) +
+		len(e.Key) + 2*len(e.Raw) + len(e.Via) + len(e.VK) + len(e.Lead)
+	for _, s := range e.Sinks {
+		n += len(s) + 3
+	}
+	o := jsonw.New(n) // the keys, and a little for escapes: seldom a second allocation
 	o.Str("event_id", e.EventID)
 	o.Str("source", e.Source)
 	o.Str("status", e.Status)

@@ -3,6 +3,7 @@ package hemnet
 import (
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // decodeContactCreate reads the common body, a well-formed CONTACT/CREATE,
@@ -390,14 +391,24 @@ func (d *decoder) string() (string, bool) {
 // escaped finishes a string that started at start (after its quote) and has
 // an escape at d.i.
 func (d *decoder) escaped(start int) (string, bool) {
-	b := make([]byte, 0, d.i-start+64)
+	// Room for the string as sent (its unescaped form is never longer):
+	// find where it ends, stepping over escapes.
+	end := d.i
+	for end < len(d.s) && d.s[end] != '"' {
+		if d.s[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	b := make([]byte, 0, min(end, len(d.s))-start)
 	b = append(b, d.s[start:d.i]...)
 	for d.i < len(d.s) {
 		c := d.s[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			return string(b), true
+			// b is never written again: share its bytes, as strings.Builder does.
+			return unsafe.String(unsafe.SliceData(b), len(b)), true
 		case c == '\\':
 			if d.i+1 >= len(d.s) {
 				return "", false
