@@ -356,6 +356,16 @@ func (d *decoder) id(p *idString) bool {
 	return false
 }
 
+// plainASCII holds the bytes a string may hold as they are and that need
+// no further look: ASCII but for control characters, the quote and the
+// backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // string reads a JSON string. Without escapes it is a slice of the body;
 // with them, a new string. Invalid UTF-8, a control character or an escaped
 // surrogate that is not half of a pair declines.
@@ -366,6 +376,12 @@ func (d *decoder) string() (string, bool) {
 	d.i++
 	start := d.i
 	for d.i < len(d.s) {
+		for d.i < len(d.s) && plainASCII[d.s[d.i]] {
+			d.i++
+		}
+		if d.i == len(d.s) {
+			break
+		}
 		c := d.s[d.i]
 		switch {
 		case c == '"':
@@ -451,8 +467,13 @@ func (d *decoder) escaped(start int) (string, bool) {
 		case c < 0x20:
 			return "", false
 		case c < utf8.RuneSelf:
-			b = append(b, c)
-			d.i++
+			// A run of plain ASCII up to the next byte that needs a look.
+			j := d.i + 1
+			for j < len(d.s) && plainASCII[d.s[j]] {
+				j++
+			}
+			b = append(b, d.s[d.i:j]...)
+			d.i = j
 		default:
 			r, size := utf8.DecodeRuneInString(d.s[d.i:])
 			if r == utf8.RuneError && size == 1 {
