@@ -56,12 +56,19 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit: encode raw: %w", err)
 	}
+	// Everything that does not depend on what is stored already is worked
+	// out here, on the caller's goroutine, so that the writer's
+	// transaction, which every request waits for, does only the rest.
+	prep := make([]prepared, len(in.Items))
+	for i := range in.Items {
+		prep[i] = prepare(in.Raw.Source, &in.Items[i], rawKey, in.Raw.Received)
+	}
 	var res []Result
 	err = s.update(func(tx *bolt.Tx) error {
 		res = make([]Result, len(in.Items)) // fresh on every run: the op may run twice
 		wroteRaw := false
 		for i := range in.Items {
-			r, err := s.commitItem(tx, in.Raw.Source, &in.Items[i], rawKey, in.Raw.Received)
+			r, err := s.commitItem(tx, in.Raw.Source, &in.Items[i], &prep[i], rawKey, in.Raw.Received)
 			if err != nil {
 				return fmt.Errorf("commit event: %w", err)
 			}
@@ -79,15 +86,56 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 	return res, nil
 }
 
-func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, received int64) (Result, error) {
+// prepared is what Commit works out for an item before its transaction.
+type prepared struct {
+	evID, vkID, leadID string
+	evKey              []byte
+	delivIDs           []string // per it.Sinks
+	// rec is the event record as it is stored when the event keeps the
+	// status it came with (it is not stale); the transaction encodes
+	// another one only when it is.
+	rec []byte
+}
+
+func prepare(source string, it *Item, rawKey []byte, received int64) prepared {
 	ev := &it.Event
-	evID := lead.EventID(ev.Key)
+	p := prepared{evID: lead.EventID(ev.Key)}
+	if ev.VersionKey != "" {
+		p.vkID = "vk_" + lead.EventID(ev.VersionKey)[3:]
+	}
+	if ev.Lead != nil && ev.EntityKey != "" {
+		p.leadID = lead.LeadID(ev.EntityKey)
+	}
+	p.evKey = timeKey(time.Unix(0, received), p.evID)
+	if ev.Status == lead.StatusAccepted {
+		p.delivIDs = make([]string, len(it.Sinks))
+		for i, sink := range it.Sinks {
+			p.delivIDs[i] = lead.DeliveryID(ev.Key, sink)
+		}
+	}
+	p.rec, _ = p.record(source, it, rawKey, received, ev.Status, ev.Reason).encode()
+	return p
+}
+
+// record is the event record of it with the given outcome.
+func (p *prepared) record(source string, it *Item, rawKey []byte, received int64, status, reason string) *eventRecord {
+	erec := &eventRecord{EventID: p.evID, Source: source, Status: status, Reason: reason,
+		LeadID: p.leadID, Key: it.Event.Key, Raw: rawKey, Received: received, Via: it.Via, VK: p.vkID}
+	if status == lead.StatusAccepted {
+		erec.Sinks = it.Sinks
+		erec.Lead = it.LeadJSON
+	}
+	return erec
+}
+
+func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, p *prepared, rawKey []byte, received int64) (Result, error) {
+	ev := &it.Event
+	evID := p.evID
 	if pk, prev := s.dedupeGet(tx, evID); prev != nil {
 		return duplicateOf(pk, prev, evID), nil
 	}
-	var vkID string
-	if ev.VersionKey != "" {
-		vkID = "vk_" + lead.EventID(ev.VersionKey)[3:]
+	vkID := p.vkID
+	if vkID != "" {
 		if pk, prev := s.dedupeGet(tx, vkID); prev != nil {
 			// The same change seen another way (webhook and poll): remember
 			// this event key too, so its retries are quick duplicates.
@@ -97,11 +145,8 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 		}
 	}
 
-	r := Result{EventID: evID, Status: ev.Status, Reason: ev.Reason}
+	r := Result{EventID: evID, Status: ev.Status, Reason: ev.Reason, LeadID: p.leadID}
 	single := ev.Version.IsZero() && ev.Key == ev.EntityKey && ev.VersionKey == ""
-	if ev.Lead != nil && ev.EntityKey != "" {
-		r.LeadID = lead.LeadID(ev.EntityKey)
-	}
 	if r.Status == lead.StatusAccepted {
 		stale, err := applyVersion(tx, r.LeadID, evID, ev.Version, single)
 		if err != nil {
@@ -111,23 +156,24 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 			r.Status, r.Reason = lead.StatusStale, "older than the version already applied"
 		}
 	}
-	evKey := timeKey(time.Unix(0, received), evID)
+	evKey := p.evKey
 	if r.Status == lead.StatusAccepted {
-		for _, sink := range it.Sinks {
-			if err := enqueue(tx, sink, r.LeadID, evID, lead.DeliveryID(ev.Key, sink), nil, evKey, received, single); err != nil {
+		for i, sink := range it.Sinks {
+			if err := enqueue(tx, sink, r.LeadID, evID, p.delivIDs[i], nil, evKey, received, single); err != nil {
 				return r, err
 			}
 		}
 		r.Sinks = it.Sinks
 	}
 
-	erec := eventRecord{EventID: evID, Source: source, Status: r.Status, Reason: r.Reason,
-		LeadID: r.LeadID, Key: ev.Key, Raw: rawKey, Received: received, Via: it.Via, Sinks: r.Sinks,
-		VK: vkID}
-	if r.Status == lead.StatusAccepted {
-		erec.Lead = it.LeadJSON
+	rec := p.rec
+	if r.Status != ev.Status {
+		var err error
+		if rec, err = p.record(source, it, rawKey, received, r.Status, r.Reason).encode(); err != nil {
+			return r, err
+		}
 	}
-	if err := putJSON(appendBucket(tx, bEvents), evKey, &erec); err != nil {
+	if err := appendBucket(tx, bEvents).Put(evKey, rec); err != nil {
 		return r, err
 	}
 	drec := dedupeRecord{EventID: evID, Status: r.Status, LeadID: r.LeadID, Received: received, EventKey: evKey}
@@ -141,7 +187,7 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 			return r, err
 		}
 	}
-	s.stats.add(erec.Source, r.Status, received)
+	s.stats.add(source, r.Status, received)
 	return r, nil
 }
 

@@ -212,7 +212,8 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	evID := lead.EventID(ev.Key)
 	prevK, prevV := s.dedupeGet(tx, evID)
 	if prevV == nil {
-		r, err := s.commitItem(tx, source, it, rawKey, received)
+		p := prepare(source, it, rawKey, received) // replay is rare: in the transaction is fine
+		r, err := s.commitItem(tx, source, it, &p, rawKey, received)
 		if r.Status == lead.StatusAccepted {
 			r.Status = StatusReplayed
 		}

@@ -118,6 +118,25 @@ func TestNewestWinsAndReplacesPending(t *testing.T) {
 	if len(es) != 1 || es[0].EventID != lead.EventID("v3") {
 		t.Fatalf("outbox = %+v, want v3 to replace pending v2", es)
 	}
+	// The stored events say what became of each: the stale one without
+	// its lead or sinks (its record is not the one prepared before the
+	// transaction).
+	got := map[string]state.EventInfo{}
+	err := s.Raw(time.Time{}, "", func(_ []byte, _ state.RawRequest, evs []state.EventInfo) error {
+		for _, e := range evs {
+			got[e.EventID] = e
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := got[lead.EventID("v1")]; e.Status != lead.StatusStale || e.Reason == "" || len(e.Sinks) != 0 {
+		t.Errorf("stale event stored as %+v", e)
+	}
+	if e := got[lead.EventID("v2")]; e.Status != lead.StatusAccepted || len(e.Sinks) != 1 || e.LeadID == "" {
+		t.Errorf("accepted event stored as %+v", e)
+	}
 }
 
 func TestAckRescheduleBury(t *testing.T) {
