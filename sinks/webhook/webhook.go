@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -67,13 +68,55 @@ type Config struct {
 
 // String names the sink and its peer without credentials.
 func (c Config) String() string {
-	return fmt.Sprintf("webhook %q to %s", c.Name, sinks.RedactURL(c.URL))
+	return fmt.Sprintf("webhook %q to %s", c.Name, safeURL(c.URL))
 }
 
 // LogValue implements slog.LogValuer without credentials.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("sink", c.Name), slog.String("url", sinks.RedactURL(c.URL)))
+	return slog.GroupValue(slog.String("sink", c.Name), slog.String("url", safeURL(c.URL)))
 }
+
+// safeURL is what a webhook sink shows of its URL: sinks.RedactURL drops
+// user info and query, and the path goes too, shown as "/…": a hook URL
+// often is its own credential (Zapier's /hooks/catch/123/abc/, Slack's
+// /services/T…/B…/x…). Scheme and host still say which peer; the sink's
+// name says which endpoint.
+func safeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(url)"
+	}
+	p := secretPath(u)
+	return strings.Replace(sinks.RedactURL(raw), p, "/…", 1)
+}
+
+// secretPath is the part of u's path that errors must not show, or "" when
+// the path is empty or "/".
+func secretPath(u *url.URL) string {
+	if p := u.EscapedPath(); len(p) > 1 {
+		return p
+	}
+	return ""
+}
+
+// hidePath gives an error that went through the HTTP client (whose
+// messages quote the URL: "Post \"https://…\": …", retryablehttp's "POST
+// https://… giving up after …") the URL's path as "/…". The error it wraps
+// is kept for errors.Is and errors.As.
+func (s *Sink) hidePath(err error) error {
+	if err == nil || s.path == "" || !strings.Contains(err.Error(), s.path) {
+		return err
+	}
+	return &pathHidden{msg: strings.ReplaceAll(err.Error(), s.path, "/…"), err: err}
+}
+
+type pathHidden struct {
+	msg string
+	err error
+}
+
+func (e *pathHidden) Error() string { return e.msg }
+func (e *pathHidden) Unwrap() error { return e.err }
 
 // Sink is a webhook sink. It is safe for concurrent use.
 type Sink struct {
@@ -81,6 +124,7 @@ type Sink struct {
 	key       []byte
 	header    http.Header // sent with every request; webhook-* are added per attempt
 	redact    []string    // credentials to scrub from a peer's answer
+	path      string      // the URL's path, hidden in errors (see hidePath)
 	timeout   time.Duration
 	maxWait   time.Duration
 	log       *slog.Logger
@@ -98,7 +142,8 @@ func New(c Config) (*Sink, error) {
 	if err != nil {
 		return nil, errors.New("secret: must be whsec_ followed by base64")
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("url: must be an absolute http or https URL")
 	}
 	header, err := buildHeader(c.Headers)
@@ -107,6 +152,7 @@ func New(c Config) (*Sink, error) {
 	}
 	s := &Sink{
 		url:     c.URL,
+		path:    secretPath(u),
 		key:     key,
 		header:  header,
 		redact:  credentials(c.Secret, c.Headers),
@@ -139,7 +185,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	defer cancel()
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, d.Body)
 	if err != nil {
-		return sinks.Permanent(fmt.Errorf("build request: %w", sinks.ClassifyErr(err)))
+		return sinks.Permanent(fmt.Errorf("build request: %w", s.hidePath(sinks.ClassifyErr(err))))
 	}
 	req.Header = s.header.Clone()
 	req.Header.Set(HeaderID, d.ID)
@@ -148,7 +194,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 		if resp != nil {
 			drainClose(resp.Body)
 		}
-		return sinks.ClassifyErr(err)
+		return s.hidePath(sinks.ClassifyErr(err))
 	}
 	defer drainClose(resp.Body)
 	return s.scrub(sinks.ClassifyHTTP(resp, s.maxWait))

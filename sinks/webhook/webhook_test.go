@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -433,5 +434,41 @@ func TestConfigPrintsNoSecrets(t *testing.T) {
 				t.Errorf("%q shows %q", out, s)
 			}
 		}
+	}
+}
+
+// A hook URL is often a credential in its path (Zapier, Slack): neither
+// the sink's String nor the error of a peer that cannot be reached shows
+// it, while the host still says which peer it was.
+func TestURLPathIsNotShown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: connection refused
+	c := webhook.Config{Name: "zap", URL: "http://" + addr + "/hooks/catch/123/s3cr3tpath/?k=q1", Secret: testSecret,
+		Timeout: 2 * time.Second, MaxRetryWait: time.Millisecond}
+	s, err := webhook.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	derr := s.Deliver(context.Background(), sinks.Delivery{ID: "d-1", Body: []byte(`{}`)})
+	if derr == nil {
+		t.Fatal("delivery to a closed port succeeded")
+	}
+	for _, out := range []string{derr.Error(), fmt.Sprint(c)} {
+		for _, secret := range []string{"s3cr3tpath", "catch", "q1"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q shows %q", out, secret)
+			}
+		}
+		if !strings.Contains(out, addr+"/…") {
+			t.Errorf("%q does not name the peer %s", out, addr)
+		}
+	}
+	if sinks.IsPermanent(derr) {
+		t.Errorf("connection refused classified permanent: %v", derr)
 	}
 }
