@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -84,6 +85,12 @@ func (c *checker) httpURL(path, v string) {
 			shown = " (value not shown: it may hold credentials)"
 		}
 		c.errorf(path, "must be an absolute http or https URL%s", shown)
+		return
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			c.errorf(path, "port %s is not a TCP port (1–65535)", p)
+		}
 	}
 }
 
