@@ -114,7 +114,11 @@ func (s *Store) Reschedule(sink string, e *Entry, due time.Time, lastErr string,
 		if err := putJSON(sb.outbox, key, &next); err != nil {
 			return err
 		}
-		if p := sb.pending.Get([]byte(e.LeadID)); p != nil && bytes.Equal(p, old) {
+		// The entry is its lead's live one on this sink (a superseded one
+		// is gone, above), so pending names it from now on: also when it is
+		// a single event's, which intake does not index (see enqueue), so
+		// that a replay finds it to replace.
+		if p := sb.pending.Get([]byte(e.LeadID)); p == nil || bytes.Equal(p, old) {
 			return sb.pending.Put([]byte(e.LeadID), key)
 		}
 		return nil

@@ -255,6 +255,9 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	sum := sha256.Sum256(it.LeadJSON)
 	tag := hex.EncodeToString(sum[:])[:8]
 	for _, sink := range it.Sinks {
+		if err := dropUnindexed(tx, sink, r.LeadID, timeKey(time.Unix(0, prev.Received), lead.DeliveryID(ev.Key, sink))); err != nil {
+			return r, err
+		}
 		id := lead.DeliveryID(ev.Key+"\x00replay\x00"+tag, sink)
 		if err := enqueue(tx, sink, r.LeadID, evID, id, it.LeadJSON, nil, now, false); err != nil {
 			return r, err
@@ -279,6 +282,22 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	}
 	prev.Status, prev.LeadID = lead.StatusAccepted, r.LeadID
 	return r, s.dedupePut(tx, &prev)
+}
+
+// dropUnindexed removes the entry at key, a single event's as intake
+// queued it (due when received, not indexed in pending: see enqueue), when
+// it is still there and pending names no entry of the lead: the replay's
+// entry, which enqueue then puts, replaces it. An entry that was tried and
+// rescheduled is in pending (see Reschedule), and enqueue replaces it.
+func dropUnindexed(tx *bolt.Tx, sink, leadID string, key []byte) error {
+	sb, err := sinkBuckets(tx, sink)
+	if err != nil {
+		return err
+	}
+	if sb.pending.Get([]byte(leadID)) != nil || sb.outbox.Get(key) == nil {
+		return nil
+	}
+	return sb.outbox.Delete(key)
 }
 
 // newerApplied reports whether a version of leadID newer than the event

@@ -202,3 +202,46 @@ func TestReplayErrors(t *testing.T) {
 		t.Fatalf("replay of a pruned request = %v, want ErrNotFound", err)
 	}
 }
+
+// A Hemnet contact is its own single event (its event key is its entity
+// key), so intake does not index its entry in pending. Replaying it while
+// that entry still waits — never tried, or rescheduled after failures —
+// must replace the entry, not queue a second delivery beside it.
+func TestReplayReplacesAPendingSingleEntry(t *testing.T) {
+	for _, tried := range []bool{false, true} {
+		name := map[bool]string{false: "never tried", true: "rescheduled"}[tried]
+		t.Run(name, func(t *testing.T) {
+			now := t0.Add(time.Hour)
+			s, _ := statetest.Open(t, state.Options{Now: func() time.Time { return now }})
+			key := lead.Key("hemnet", "c9")
+			in := &state.Incoming{Raw: state.RawRequest{Source: "hemnet", Body: []byte(`{"first":"Jon"}`), Received: t0.UnixNano()},
+				Items: []state.Item{item(key, "c9", time.Time{}, "Jon", t0, lead.ViaWebhook, "a")}}
+			commit1(t, s, in)
+			if tried {
+				es := dueAll(t, s, "a")
+				done, waitDone := wait(t)
+				if err := s.Reschedule("a", &es[0], t0.Add(30*time.Minute), "503", 503, done); err != nil {
+					t.Fatal(err)
+				}
+				waitDone()
+			}
+			fixed := item(key, "c9", time.Time{}, "John", now, lead.ViaReplay, "a")
+			if r := replay1(t, s, rawOf(t, s, lead.EventID(key)), fixed); r.Status != state.StatusReplayed {
+				t.Fatalf("replay = %+v", r)
+			}
+			es := dueAll(t, s, "a")
+			if len(es) != 1 || string(es[0].Lead) != string(fixed.LeadJSON) {
+				ids := []string{}
+				for _, e := range es {
+					ids = append(ids, e.ID)
+				}
+				t.Fatalf("queued after replay: %v, want only the replayed lead", ids)
+			}
+			// Its delivery ends the lead's queue on that sink.
+			ack(t, s, "a", &es[0])
+			if es := dueAll(t, s, "a"); len(es) != 0 {
+				t.Fatalf("left after the ack: %+v", es)
+			}
+		})
+	}
+}
