@@ -64,6 +64,18 @@ func (w *writer) close() {
 
 func (w *writer) run() {
 	defer close(w.done)
+	// The writer keeps an OS thread of its own. Every commit ends in two
+	// fdatasyncs, long enough for the runtime to hand the thread's P to
+	// other goroutines; an unlocked writer then queued behind the request
+	// goroutines it serves before it could take the next batch, which made
+	// each commit up to twice as long under load (measured: ~1.2 → ~0.9 ms
+	// at 16 connections, ~2.0 → ~1.4 ms at 64, in alternating runs). With
+	// one P it is the other way round (every turn of the writer would hand
+	// the P between threads: 23% → 17% of the reference at 64
+	// connections), so then it does not. The thread ends with the goroutine.
+	if runtime.GOMAXPROCS(0) > 1 {
+		runtime.LockOSThread()
+	}
 	batch := make([]op, 0, w.max)
 	for first := range w.ops {
 		batch = append(batch[:0], first)
