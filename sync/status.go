@@ -83,6 +83,22 @@ func StoreStatus(st *state.Store, now time.Time) (*Status, error) {
 		}
 		s.Sinks = append(s.Sinks, ss)
 	}
+	// Reconciliation's cursors are in the store too: a stopped daemon's
+	// status still says how far each customer was reconciled.
+	cursors, err := st.Cursors()
+	if err != nil {
+		return nil, err
+	}
+	for src, custs := range cursors {
+		for cust, t := range custs {
+			t := t.UTC()
+			s.Reconcile = append(s.Reconcile, ReconcileStatus{Source: src, Customer: cust, Cursor: &t})
+		}
+	}
+	sort.Slice(s.Reconcile, func(i, j int) bool {
+		a, b := s.Reconcile[i], s.Reconcile[j]
+		return a.Source < b.Source || a.Source == b.Source && a.Customer < b.Customer
+	})
 	return s, nil
 }
 
