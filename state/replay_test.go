@@ -245,3 +245,26 @@ func TestReplayReplacesAPendingSingleEntry(t *testing.T) {
 		})
 	}
 }
+
+// A mapping fix may move an event to another entity. Replaying it then
+// queues the new lead, and leaves the old lead's waiting entry (and its
+// pending index) as they were: it is not the replayed lead's to replace.
+func TestReplayToAnotherEntityLeavesTheOldLeadsEntry(t *testing.T) {
+	now := t0.Add(time.Hour)
+	s, _ := statetest.Open(t, state.Options{Now: func() time.Time { return now }})
+	in := &state.Incoming{Raw: state.RawRequest{Source: "hemnet", Body: []byte(`{"first":"Jon"}`), Received: t0.UnixNano()},
+		Items: []state.Item{item("k1", "c1", time.Time{}, "Jon", t0, lead.ViaWebhook, "a")}}
+	commit1(t, s, in)
+	moved := item("k1", "c2", time.Time{}, "Jon", now, lead.ViaReplay, "a")
+	if r := replay1(t, s, rawOf(t, s, lead.EventID("k1")), moved); r.Status != state.StatusReplayed {
+		t.Fatalf("replay = %+v", r)
+	}
+	leads := map[string]int{}
+	for _, e := range dueAll(t, s, "a") {
+		leads[e.LeadID]++
+	}
+	c1, c2 := lead.LeadID(lead.Key("hemnet", "c1")), lead.LeadID(lead.Key("hemnet", "c2"))
+	if len(leads) != 2 || leads[c1] != 1 || leads[c2] != 1 {
+		t.Fatalf("queued leads after the replay = %v, want one entry each of %s and %s", leads, c1, c2)
+	}
+}
