@@ -281,15 +281,21 @@ func TestSinkFaults(t *testing.T) {
 		BackoffMax: 20 * time.Millisecond, MaxAttempts: 1000, MaxAge: time.Hour}
 	rlPolicy := fast
 	rlPolicy.Timeout, rlPolicy.BackoffMax = 3*time.Second, 5*time.Second // Retry-After is capped at BackoffMax
+	// Sinks that answer (slowly or not) get a timeout no loaded CI machine
+	// reaches: an attempt that timed out after the peer's 2xx would be
+	// delivered again (at least once, by design), and exactlyOnce below
+	// would count a timing accident as a duplicate.
+	patient := fast
+	patient.Timeout = 20 * time.Second
 	peers := map[string]*faultPeer{"ok": ok, "hang": hang, "slow": slow, "flap": flap, "rl1": rl1, "rl2": rl2, "cut": cut}
 	h := start(t, []lsync.SinkSpec{
-		{Name: "ok", Sink: faultWebhook(t, "ok", ok.srv.URL), Delivery: fast},
+		{Name: "ok", Sink: faultWebhook(t, "ok", ok.srv.URL), Delivery: patient},
 		{Name: "hang", Sink: hangSink, Delivery: hangPolicy},
-		{Name: "slow", Sink: faultWebhook(t, "slow", slow.srv.URL), Delivery: fast},
-		{Name: "flap", Sink: faultWebhook(t, "flap", flap.srv.URL), Delivery: fast},
+		{Name: "slow", Sink: faultWebhook(t, "slow", slow.srv.URL), Delivery: patient},
+		{Name: "flap", Sink: faultWebhook(t, "flap", flap.srv.URL), Delivery: patient},
 		{Name: "rl1", Sink: faultWebhook(t, "rl1", rl1.srv.URL), Delivery: rlPolicy},
 		{Name: "rl2", Sink: faultWebhook(t, "rl2", rl2.srv.URL), Delivery: rlPolicy},
-		{Name: "cut", Sink: faultWebhook(t, "cut", cut.srv.URL), Delivery: fast},
+		{Name: "cut", Sink: faultWebhook(t, "cut", cut.srv.URL), Delivery: patient},
 	}, nil)
 
 	began := time.Now()

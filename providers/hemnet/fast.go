@@ -56,6 +56,9 @@ type fastContact struct {
 }
 
 func (f *fastContact) str(s string) *string {
+	if f.n == len(f.strs) { // more string fields than slots (not today: 14): one of its own
+		return &s
+	}
 	f.strs[f.n] = s
 	f.n++
 	return &f.strs[f.n-1]
