@@ -76,18 +76,21 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("sink", c.Name), slog.String("url", safeURL(c.URL)))
 }
 
-// safeURL is what a webhook sink shows of its URL: sinks.RedactURL drops
-// user info and query, and the path goes too, shown as "/…": a hook URL
-// often is its own credential (Zapier's /hooks/catch/123/abc/, Slack's
-// /services/T…/B…/x…). Scheme and host still say which peer; the sink's
+// safeURL is what a webhook sink shows of its URL: scheme and host, not
+// user info, query or fragment (as sinks.RedactURL), and not the path
+// either, shown as "/…": a hook URL often is its own credential (Zapier's
+// /hooks/catch/123/abc/, Slack's /services/T…/B…/x…). Scheme and host still say which peer; the sink's
 // name says which endpoint.
 func safeURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(url)"
 	}
-	p := secretPath(u)
-	return strings.Replace(sinks.RedactURL(raw), p, "/…", 1)
+	safe := (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
+	if secretPath(u) != "" {
+		safe += "/…"
+	}
+	return safe
 }
 
 // secretPath is the part of u's path that errors must not show, or "" when

@@ -471,4 +471,9 @@ func TestURLPathIsNotShown(t *testing.T) {
 	if sinks.IsPermanent(derr) {
 		t.Errorf("connection refused classified permanent: %v", derr)
 	}
+	// A path that the host also begins with is hidden all the same.
+	c.URL = "https://api.example.com/api?k=q1"
+	if got := fmt.Sprint(c); !strings.HasSuffix(got, "to https://api.example.com/…") {
+		t.Errorf("String = %q", got)
+	}
 }
