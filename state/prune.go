@@ -127,7 +127,9 @@ func (s *Store) materializeRefs(batch int, goes func(ref []byte) bool) error {
 		// transactions, and only then walk the outbox in writer steps.
 		found := false
 		if err := s.scan(outboxBucket(sink), batch, func(_, v []byte) {
-			found = found || needsLead(v, goes)
+			if !found {
+				_, found = needsLead(v, goes)
+			}
 		}); err != nil {
 			return err
 		}
@@ -150,12 +152,9 @@ func (s *Store) materializeRefs(batch int, goes func(ref []byte) bool) error {
 // record it names, if goes reports that record is about to be deleted; nil
 // when v needs no change.
 func materialize(tx *bolt.Tx, v []byte, goes func(ref []byte) bool) ([]byte, error) {
-	if !needsLead(v, goes) {
+	e, ok := needsLead(v, goes)
+	if !ok {
 		return nil, nil // unreadable entries are left as they are, for an operator
-	}
-	var e Entry
-	if err := decodeEntry(v, &e); err != nil {
-		return nil, nil
 	}
 	l := leadOf(tx.Bucket(bEvents).Get(e.Ref))
 	if l == nil {
@@ -165,14 +164,14 @@ func materialize(tx *bolt.Tx, v []byte, goes func(ref []byte) bool) ([]byte, err
 	return e.encode()
 }
 
-// needsLead reports whether outbox entry v names an event that goes says
-// is about to be deleted.
-func needsLead(v []byte, goes func(ref []byte) bool) bool {
-	if !bytes.Contains(v, []byte(`"ref":`)) {
-		return false
-	}
+// needsLead decodes outbox entry v and reports whether it names an event
+// that goes says is about to be deleted.
+func needsLead(v []byte, goes func(ref []byte) bool) (Entry, bool) {
 	var e Entry
-	return decodeEntry(v, &e) == nil && len(e.Ref) > 0 && goes(e.Ref)
+	if !bytes.Contains(v, []byte(`"ref":`)) || decodeEntry(v, &e) != nil {
+		return e, false
+	}
+	return e, len(e.Ref) > 0 && goes(e.Ref)
 }
 
 // lastEvent is when the event of versions record v was received, from its

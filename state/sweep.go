@@ -157,11 +157,11 @@ func (s *Store) scan(bucket []byte, batch int, fn func(k, v []byte)) error {
 				return nil
 			}
 			c := b.Cursor()
-			k, v := c.First()
-			if after != nil {
-				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
-					k, v = c.Next()
-				}
+			var k, v []byte
+			if after == nil {
+				k, v = c.First()
+			} else if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+				k, v = c.Next()
 			}
 			for n := 0; k != nil; k, v = c.Next() {
 				if n == batch {
