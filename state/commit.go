@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadsync/leadsync/sync/lead"
+	"github.com/leadsync/leadsync/sync/lead/jsonw"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -80,6 +81,12 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 		}
 		return nil
 	})
+	// The transaction is over (committed or not): bbolt no longer refers
+	// to the values it was given, so their buffers go back to the pool.
+	jsonw.Recycle(rawVal)
+	for i := range prep {
+		jsonw.Recycle(prep[i].rec)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +120,7 @@ func prepare(source string, it *Item, rawKey []byte, received int64) prepared {
 			p.delivIDs[i] = lead.DeliveryID(ev.Key, sink)
 		}
 	}
-	p.rec, _ = p.record(source, it, rawKey, received, ev.Status, ev.Reason).encode()
+	p.rec = p.record(source, it, rawKey, received, ev.Status, ev.Reason).encodePooled()
 	return p
 }
 

@@ -71,7 +71,7 @@ func encodeRaw(r *RawRequest) ([]byte, error) {
 	for k, v := range r.Header {
 		n += len(k) + len(v) + 8
 	}
-	o := jsonw.New(n)
+	o := jsonw.Pooled(n) // Commit recycles it
 	o.Str("source", r.Source)
 	o.StrOmit("request_id", r.RequestID)
 	o.StrOmit("remote_ip", r.RemoteIP)
@@ -160,12 +160,24 @@ func u64(v uint64) []byte {
 // back into the RawMessage field as usual.
 
 func (e *eventRecord) encode() ([]byte, error) {
+	return e.write(jsonw.New(e.size())), nil
+}
+
+// encodePooled is encode into a buffer from jsonw's pool (see Commit).
+func (e *eventRecord) encodePooled() []byte { return e.write(jsonw.Pooled(e.size())) }
+
+// size is what e takes encoded: the keys, and a little for escapes, so that
+// a second allocation is seldom needed.
+func (e *eventRecord) size() int {
 	n := 160 + len(e.EventID) + len(e.Source) + len(e.Status) + len(e.Reason) + len(e.LeadID) +
 		len(e.Key) + 2*len(e.Raw) + len(e.Via) + len(e.VK) + len(e.Lead)
 	for _, s := range e.Sinks {
 		n += len(s) + 3
 	}
-	o := jsonw.New(n) // the keys, and a little for escapes: seldom a second allocation
+	return n
+}
+
+func (e *eventRecord) write(o jsonw.Object) []byte {
 	o.Str("event_id", e.EventID)
 	o.Str("source", e.Source)
 	o.Str("status", e.Status)
@@ -180,7 +192,7 @@ func (e *eventRecord) encode() ([]byte, error) {
 	if len(e.Lead) > 0 {
 		o.Raw("lead", e.Lead)
 	}
-	return o.Done(), nil
+	return o.Done()
 }
 
 // encode writes an entry. One that names its event record (Ref) is stored

@@ -103,6 +103,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	}
 	in := incoming(src.Source, req, wr, lead.ViaWebhook)
 	res, err := e.o.Store.Commit(in)
+	for i := range in.Items { // stored (copied) or not, nothing refers to them now
+		jsonw.Recycle(in.Items[i].LeadJSON)
+	}
 	if err != nil {
 		log.get().Error("commit failed; answering 503 so the provider retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
@@ -162,7 +165,7 @@ func itemOf(ev lead.Event, wr *wiring, via string) state.Item {
 	if via != lead.ViaWebhook {
 		ev.Lead.Source.Via = via
 	}
-	body, err := ev.Lead.Marshal()
+	body, err := ev.Lead.MarshalPooled()
 	if err != nil { // cannot happen for a Lead; keep the event rather than drop it
 		it.Event.Status, it.Event.Reason = lead.StatusQuarantined, fmt.Sprintf("encode lead: %v", err)
 		return it

@@ -9,6 +9,8 @@ package lead
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/leadsync/leadsync/sync/lead/jsonw"
 )
 
 // Schema is the value of Lead.Schema for this version of the lead JSON.
@@ -156,7 +158,15 @@ func (l *Lead) Normalize() {
 // request's path; see encode.go).
 func (l *Lead) Marshal() ([]byte, error) {
 	l.Normalize()
-	return l.encode()
+	return l.encode(jsonw.New(2048)) // a lead with a message of a few sentences fits
+}
+
+// MarshalPooled is Marshal into a buffer from jsonw's pool: hand the bytes
+// back with jsonw.Recycle once nothing refers to them (intake does, after
+// the commit that stored a copy).
+func (l *Lead) MarshalPooled() ([]byte, error) {
+	l.Normalize()
+	return l.encode(jsonw.Pooled(2048))
 }
 
 // Time is a UTC instant that marshals with millisecond precision, as in
