@@ -83,6 +83,9 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 	})
 	// The transaction is over (committed or not): bbolt no longer refers
 	// to the values it was given, so their buffers go back to the pool.
+	// (Until then, a Get in a write transaction of the batch may return one
+	// of these buffers itself: code in write transactions must copy what it
+	// keeps beyond them, as it does already for what bbolt maps.)
 	jsonw.Recycle(rawVal)
 	for i := range prep {
 		jsonw.Recycle(prep[i].rec)

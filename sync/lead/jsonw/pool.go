@@ -19,8 +19,11 @@ var pool sync.Pool // of *[]byte
 // back with Recycle once nothing refers to them any more; not handing them
 // back is fine.
 func Pooled(capacity int) Object {
-	if p, ok := pool.Get().(*[]byte); ok && cap(*p) >= capacity {
-		return Object{b: append((*p)[:0], '{')}
+	if p, ok := pool.Get().(*[]byte); ok {
+		if cap(*p) >= capacity {
+			return Object{b: append((*p)[:0], '{')}
+		}
+		pool.Put(p) // too small for this one, not for the next
 	}
 	return New(max(capacity, minPooled))
 }
