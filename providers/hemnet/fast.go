@@ -57,7 +57,11 @@ type fastContact struct {
 
 func (f *fastContact) str(s string) *string {
 	if f.n == len(f.strs) { // more string fields than slots (not today: 14): one of its own
-		return &s
+		// (new, not &s: taking s's address would move s to the heap on
+		// every call, an allocation per string field)
+		p := new(string)
+		*p = s
+		return p
 	}
 	f.strs[f.n] = s
 	f.n++

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hemnet
+
+const raceEnabled = false
