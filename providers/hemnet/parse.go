@@ -270,7 +270,16 @@ func printable(s string) string {
 // str maps a one-line field (name, email, phone, enum): trimmed, because a
 // stray space in a form field breaks matching in a CRM, and null when
 // nothing is left, as for Hemnet's null.
-func str(p *string) *string { return lead.Str(strings.TrimSpace(deref(p))) }
+func str(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	t := strings.TrimSpace(*p)
+	if len(t) == len(*p) && t != "" {
+		return p // nothing to trim: the decoded field itself, no copy (as text does)
+	}
+	return lead.Str(t)
+}
 
 // text maps free text (the message) verbatim, since its line breaks and
 // indentation are the person's; only a blank one becomes null.
@@ -292,14 +301,15 @@ func deref(p *string) string {
 // lowercase vocabulary ("email"); a value Hemnet adds later is lowercased too.
 func lower(p *string) *string { return lead.Str(strings.ToLower(deref(str(p)))) }
 
-// joinNonEmpty joins the trimmed, non-empty parts with a space, or returns
-// null when there are none.
-func joinNonEmpty(parts ...*string) *string {
-	var out []string
-	for _, p := range parts {
-		if v := strings.TrimSpace(deref(p)); v != "" {
-			out = append(out, v)
-		}
+// joinNonEmpty joins the trimmed, non-empty parts a and b with a space, or
+// returns null when there are none.
+func joinNonEmpty(a, b *string) *string {
+	x, y := strings.TrimSpace(deref(a)), strings.TrimSpace(deref(b))
+	switch {
+	case x == "":
+		return lead.Str(y)
+	case y == "":
+		return lead.Str(x)
 	}
-	return lead.Str(strings.Join(out, " "))
+	return lead.Str(x + " " + y)
 }
