@@ -78,11 +78,18 @@ func (c *checker) httpURL(path, v string) {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		shown := got(v)
-		if strings.ContainsAny(v, "@?#") {
-			// A refused reload logs this error: a password or token in the
-			// URL must not go with it.
-			shown = " (value not shown: it may hold credentials)"
+		// A refused reload logs this error, so the value is never shown: a
+		// password or token may be in it (user info, query, or the path, as
+		// in Slack and Zapier hook URLs). The scheme is safe to name.
+		shown := " (value not shown: it may hold credentials)"
+		switch {
+		case err != nil || u.User != nil:
+		case u.Scheme == "":
+			shown = " (it has no http:// or https://; value not shown: it may hold credentials)"
+		case u.Scheme != "http" && u.Scheme != "https":
+			shown = fmt.Sprintf(", not a %q URL", u.Scheme)
+		default:
+			shown = " (it has no host)"
 		}
 		c.errorf(path, "must be an absolute http or https URL%s", shown)
 		return
