@@ -286,18 +286,15 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 
 // dropUnindexed removes the entry at key, a single event's as intake
 // queued it (due when received, not indexed in pending: see enqueue), when
-// it is still there, is an entry of leadID (a mapping fix may have moved
-// the event to another entity: that lead's entry stays, as it is), and
-// pending names no entry of the lead: the replay's entry, which enqueue
-// then puts, replaces it. An entry that was tried and rescheduled is in
-// pending (see Reschedule), and enqueue replaces it.
+// it is still there and is an entry of leadID (a mapping fix may have moved
+// the event to another entity: that lead's entry stays, as it is): the
+// replay's entry, which enqueue then puts, replaces it. Whatever pending
+// names (the entry at key itself once it was tried and rescheduled, see
+// Reschedule, or another event's entry for the lead) enqueue replaces.
 func dropUnindexed(tx *bolt.Tx, sink, leadID string, key []byte) error {
 	sb, err := sinkBuckets(tx, sink)
 	if err != nil {
 		return err
-	}
-	if sb.pending.Get([]byte(leadID)) != nil {
-		return nil
 	}
 	v := sb.outbox.Get(key)
 	if v == nil {

@@ -268,3 +268,37 @@ func TestReplayToAnotherEntityLeavesTheOldLeadsEntry(t *testing.T) {
 		t.Fatalf("queued leads after the replay = %v, want one entry each of %s and %s", leads, c1, c2)
 	}
 }
+
+// When a mapping fix has already moved another event onto a lead (its
+// replay entry is the lead's pending one), replaying the lead's own single
+// event still replaces that event's waiting intake entry: the lead is then
+// queued once, with the newest version, not twice.
+func TestReplayReplacesTheSingleEntryBesideAnotherPending(t *testing.T) {
+	now := t0.Add(time.Hour)
+	s, _ := statetest.Open(t, state.Options{Now: func() time.Time { return now }})
+	k1, k2 := lead.Key("hemnet", "c1"), lead.Key("hemnet", "c2") // each its entity's single event
+	for _, c := range []string{"c1", "c2"} {
+		in := &state.Incoming{Raw: state.RawRequest{Source: "hemnet", Body: []byte(`{"id":"` + c + `"}`), Received: t0.UnixNano()},
+			Items: []state.Item{item(lead.Key("hemnet", c), c, time.Time{}, "Jon", t0, lead.ViaWebhook, "a")}}
+		commit1(t, s, in)
+	}
+	// k2 moves onto c1; then k1 (c1's own event) is replayed with a fix.
+	if r := replay1(t, s, rawOf(t, s, lead.EventID(k2)), item(k2, "c1", time.Time{}, "Jo", now, lead.ViaReplay, "a")); r.Status != state.StatusReplayed {
+		t.Fatalf("replay of k2 = %+v", r)
+	}
+	fixed := item(k1, "c1", time.Time{}, "John", now, lead.ViaReplay, "a")
+	if r := replay1(t, s, rawOf(t, s, lead.EventID(k1)), fixed); r.Status != state.StatusReplayed {
+		t.Fatalf("replay of k1 = %+v", r)
+	}
+	c1 := lead.LeadID(lead.Key("hemnet", "c1"))
+	var ids []string
+	var body []byte
+	for _, e := range dueAll(t, s, "a") {
+		if e.LeadID == c1 {
+			ids, body = append(ids, e.ID), e.Lead
+		}
+	}
+	if len(ids) != 1 || string(body) != string(fixed.LeadJSON) {
+		t.Fatalf("c1 queued under %v after the replays, want once, with the fixed lead", ids)
+	}
+}
