@@ -177,6 +177,20 @@ func ClassifyErr(err error) error {
 	return err
 }
 
+// HideURL gives err, an error of the HTTP client (which wraps every error
+// in a *url.Error quoting the request's URL), the URL as the sink shows it:
+// a sink whose URL holds a credential in its path passes what it shows
+// instead. Call it on the client's error, before ClassifyErr or any other
+// wrapping (a wrapper's text is made when it is): what wraps the
+// *url.Error is not kept. Other errors are returned as they are.
+func HideURL(err error, shown string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
+	}
+	return err
+}
+
 // RedactURL returns raw without user info, query and fragment, which may hold
 // credentials; what is left still says which peer failed. An unparsable URL
 // becomes "(url)".
@@ -184,6 +198,9 @@ func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(url)"
+	}
+	if u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" {
+		return raw // nothing to take out: as it was given, not re-escaped
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
 	return u.String()

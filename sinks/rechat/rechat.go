@@ -183,7 +183,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	req.Header.Set("X-Request-Id", d.ID)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return sinks.ClassifyErr(s.hideURL(err))
+		return sinks.ClassifyErr(sinks.HideURL(err, s.safeURL))
 	}
 	defer drainClose(resp.Body)
 	err = s.scrub(sinks.ClassifyHTTP(resp, s.maxWait))

@@ -57,16 +57,6 @@ func channelForms(channel string) []string {
 	return []string{channel}
 }
 
-// hideURL gives a request error the redacted URL. http.Client wraps every
-// error in a *url.Error; the errors inside it carry addresses, not paths.
-func (s *Sink) hideURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: s.safeURL, Err: ue.Err}
-	}
-	return err
-}
-
 // scrub removes the channel from the body snippet of err, should Rechat
 // have echoed it ("channel … not found").
 func (s *Sink) scrub(err error) error {

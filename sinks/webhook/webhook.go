@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -76,10 +75,11 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("sink", c.Name), slog.String("url", safeURL(c.URL)))
 }
 
-// safeURL is what a webhook sink shows of its URL: scheme and host, not
-// user info, query or fragment (as sinks.RedactURL), and not the path
-// either, shown as "/…": a hook URL often is its own credential (Zapier's
-// /hooks/catch/123/abc/, Slack's /services/T…/B…/x…). Scheme and host still say which peer; the sink's
+// safeURL is what a webhook sink shows of its URL, in its log lines and
+// its errors: scheme and host, not user info, query or fragment (as
+// sinks.RedactURL), and not the path either, shown as "/…": a hook URL
+// often is its own credential (Zapier's /hooks/catch/123/abc/, Slack's
+// /services/T…/B…/x…). Scheme and host still say which peer; the sink's
 // name says which endpoint.
 func safeURL(raw string) string {
 	u, err := url.Parse(raw)
@@ -87,39 +87,11 @@ func safeURL(raw string) string {
 		return "(url)"
 	}
 	safe := (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
-	if secretPath(u) != "" {
+	if len(u.EscapedPath()) > 1 { // more than "/"
 		safe += "/…"
 	}
 	return safe
 }
-
-// secretPath is the part of u's path that errors must not show, or "" when
-// the path is empty or "/".
-func secretPath(u *url.URL) string {
-	if p := u.EscapedPath(); len(p) > 1 {
-		return p
-	}
-	return ""
-}
-
-// hidePath gives an error that went through the HTTP client (whose
-// messages quote the URL: "Post \"https://…\": …", retryablehttp's "POST
-// https://… giving up after …") the URL's path as "/…". The error it wraps
-// is kept for errors.Is and errors.As.
-func (s *Sink) hidePath(err error) error {
-	if err == nil || s.path == "" || !strings.Contains(err.Error(), s.path) {
-		return err
-	}
-	return &pathHidden{msg: strings.ReplaceAll(err.Error(), s.path, "/…"), err: err}
-}
-
-type pathHidden struct {
-	msg string
-	err error
-}
-
-func (e *pathHidden) Error() string { return e.msg }
-func (e *pathHidden) Unwrap() error { return e.err }
 
 // Sink is a webhook sink. It is safe for concurrent use.
 type Sink struct {
@@ -127,7 +99,7 @@ type Sink struct {
 	key       []byte
 	header    http.Header // sent with every request; webhook-* are added per attempt
 	redact    []string    // credentials to scrub from a peer's answer
-	path      string      // the URL's path, hidden in errors (see hidePath)
+	shown     string      // the URL as errors show it (see safeURL)
 	timeout   time.Duration
 	maxWait   time.Duration
 	log       *slog.Logger
@@ -155,7 +127,7 @@ func New(c Config) (*Sink, error) {
 	}
 	s := &Sink{
 		url:     c.URL,
-		path:    secretPath(u),
+		shown:   safeURL(c.URL),
 		key:     key,
 		header:  header,
 		redact:  credentials(c.Secret, c.Headers),
@@ -188,7 +160,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	defer cancel()
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, s.url, d.Body)
 	if err != nil {
-		return sinks.Permanent(fmt.Errorf("build request: %w", s.hidePath(sinks.ClassifyErr(err))))
+		return sinks.Permanent(fmt.Errorf("build request: %w", sinks.ClassifyErr(sinks.HideURL(err, s.shown))))
 	}
 	req.Header = s.header.Clone()
 	req.Header.Set(HeaderID, d.ID)
@@ -197,7 +169,7 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 		if resp != nil {
 			drainClose(resp.Body)
 		}
-		return s.hidePath(sinks.ClassifyErr(err))
+		return sinks.ClassifyErr(sinks.HideURL(err, s.shown))
 	}
 	defer drainClose(resp.Body)
 	return s.scrub(sinks.ClassifyHTTP(resp, s.maxWait))

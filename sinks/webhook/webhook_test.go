@@ -471,9 +471,21 @@ func TestURLPathIsNotShown(t *testing.T) {
 	if sinks.IsPermanent(derr) {
 		t.Errorf("connection refused classified permanent: %v", derr)
 	}
-	// A path that the host also begins with is hidden all the same.
+	// A path whose text also occurs in the host is hidden all the same,
+	// and the host is shown whole (hiding by search and replace once
+	// showed "http:/…27.0.0.1:…/…").
 	c.URL = "https://api.example.com/api?k=q1"
 	if got := fmt.Sprint(c); !strings.HasSuffix(got, "to https://api.example.com/…") {
 		t.Errorf("String = %q", got)
+	}
+	c.URL = "http://" + addr + "/1"
+	s2, err := webhook.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	derr = s2.Deliver(context.Background(), sinks.Delivery{ID: "d-2", Body: []byte(`{}`)})
+	if derr == nil || !strings.Contains(derr.Error(), `"http://`+addr+`/…"`) {
+		t.Errorf("error %v does not show the URL as http://%s/…", derr, addr)
 	}
 }
