@@ -3,7 +3,6 @@ package hemnet
 import (
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // decodeContactCreate reads the common body, a well-formed CONTACT/CREATE,
@@ -423,15 +422,15 @@ func (d *decoder) escaped(start int) (string, bool) {
 		}
 		end++
 	}
-	b := make([]byte, 0, min(end, len(d.s))-start)
-	b = append(b, d.s[start:d.i]...)
+	var b strings.Builder
+	b.Grow(min(end, len(d.s)) - start)
+	b.WriteString(d.s[start:d.i])
 	for d.i < len(d.s) {
 		c := d.s[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			// b is never written again: share its bytes, as strings.Builder does.
-			return unsafe.String(unsafe.SliceData(b), len(b)), true
+			return b.String(), true
 		case c == '\\':
 			if d.i+1 >= len(d.s) {
 				return "", false
@@ -440,17 +439,17 @@ func (d *decoder) escaped(start int) (string, bool) {
 			d.i += 2
 			switch e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				b.WriteByte(e)
 			case 'b':
-				b = append(b, '\b')
+				b.WriteByte('\b')
 			case 'f':
-				b = append(b, '\f')
+				b.WriteByte('\f')
 			case 'n':
-				b = append(b, '\n')
+				b.WriteByte('\n')
 			case 'r':
-				b = append(b, '\r')
+				b.WriteByte('\r')
 			case 't':
-				b = append(b, '\t')
+				b.WriteByte('\t')
 			case 'u':
 				r, ok := d.hex4()
 				if !ok {
@@ -467,7 +466,7 @@ func (d *decoder) escaped(start int) (string, bool) {
 					}
 					r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
 				}
-				b = utf8.AppendRune(b, r)
+				b.WriteRune(r)
 			default:
 				return "", false
 			}
@@ -479,14 +478,14 @@ func (d *decoder) escaped(start int) (string, bool) {
 			for j < len(d.s) && plainASCII[d.s[j]] {
 				j++
 			}
-			b = append(b, d.s[d.i:j]...)
+			b.WriteString(d.s[d.i:j])
 			d.i = j
 		default:
 			r, size := utf8.DecodeRuneInString(d.s[d.i:])
 			if r == utf8.RuneError && size == 1 {
 				return "", false
 			}
-			b = append(b, d.s[d.i:d.i+size]...)
+			b.WriteString(d.s[d.i : d.i+size])
 			d.i += size
 		}
 	}
