@@ -91,6 +91,9 @@ func (c *rawConn) post(n int64) (int, error) {
 	c.mac.Reset()
 	c.mac.Write(c.body)
 	hex.Encode(c.sig, c.mac.Sum(c.sum[:0]))
+	// A daemon that stalls (a stuck fsync) counts as an error rather than
+	// holding the run forever, as net/http's client Timeout did.
+	c.conn.SetDeadline(time.Now().Add(postTimeout))
 	code, err := c.roundTrip()
 	if err != nil {
 		c.conn.Close()
@@ -98,6 +101,8 @@ func (c *rawConn) post(n int64) (int, error) {
 	}
 	return code, err
 }
+
+const postTimeout = 30 * time.Second
 
 var errAnswer = errors.New("malformed answer")
 
