@@ -116,16 +116,7 @@ func (w *writer) commit(batch []op) {
 	start := time.Now()
 	var failed int = -1
 	var opErr error
-	err := w.s.rawUpdate(func(tx *bolt.Tx) error {
-		w.s.stats.reset()
-		for i, o := range batch {
-			if err := o.fn(tx); err != nil {
-				failed, opErr = i, err
-				return err
-			}
-		}
-		return w.s.stats.flush(tx)
-	})
+	err := w.inTx(batch, func(i int, err error) { failed, opErr = i, err })
 	if w.onCommit != nil {
 		w.onCommit(len(batch), time.Since(start))
 	}
@@ -135,14 +126,8 @@ func (w *writer) commit(batch []op) {
 			o.done(nil)
 		}
 	case failed >= 0 && len(batch) > 1:
-		for _, o := range batch {
-			o.done(w.s.rawUpdate(func(tx *bolt.Tx) error {
-				w.s.stats.reset()
-				if err := o.fn(tx); err != nil {
-					return err
-				}
-				return w.s.stats.flush(tx)
-			}))
+		for i := range batch {
+			batch[i].done(w.inTx(batch[i:i+1], nil))
 		}
 	case failed >= 0:
 		batch[0].done(opErr)
@@ -151,6 +136,24 @@ func (w *writer) commit(batch []op) {
 			o.done(err)
 		}
 	}
+}
+
+// inTx runs ops in one transaction, with the event counts they add
+// (statBatch) written at its end. failed, if not nil, learns which op
+// failed.
+func (w *writer) inTx(ops []op, failed func(int, error)) error {
+	return w.s.rawUpdate(func(tx *bolt.Tx) error {
+		w.s.stats.reset()
+		for i, o := range ops {
+			if err := o.fn(tx); err != nil {
+				if failed != nil {
+					failed(i, err)
+				}
+				return err
+			}
+		}
+		return w.s.stats.flush(tx)
+	})
 }
 
 // update runs fn in the writer's next batch and waits for it to be durable.
