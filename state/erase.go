@@ -49,11 +49,12 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	// The leads are found in the events that produced them (a read-only
 	// pass); those events go in the events sweep below, counted there.
 	leads := map[string]bool{}
-	err = s.scan(bEvents, 0, func(_, v []byte) {
+	err = s.scan(bEvents, 0, func(_, v []byte) bool {
 		var er eventRecord
 		if json.Unmarshal(v, &er) == nil && er.LeadID != "" && er.Lead != nil && p.lead(er.Lead) {
 			leads[er.LeadID] = true
 		}
+		return true
 	})
 	counts["leads"] = len(leads)
 	if err != nil {

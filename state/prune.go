@@ -126,10 +126,9 @@ func (s *Store) materializeRefs(batch int, goes func(ref []byte) bool) error {
 		// Nearly always nothing is pending that long: look first, in read
 		// transactions, and only then walk the outbox in writer steps.
 		found := false
-		if err := s.scan(outboxBucket(sink), batch, func(_, v []byte) {
-			if !found {
-				_, found = needsLead(v, goes)
-			}
+		if err := s.scan(outboxBucket(sink), batch, func(_, v []byte) bool {
+			_, found = needsLead(v, goes)
+			return !found
 		}); err != nil {
 			return err
 		}

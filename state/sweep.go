@@ -138,13 +138,13 @@ func (s *Store) run(w sweep) (int, map[string]int, error) {
 	}
 }
 
-// scan calls fn with every pair of bucket, in key order, in read
-// transactions of at most batch keys each (default when batch <= 0): the
-// read-only counterpart of run, for passes that only look. It costs the
-// writer nothing (a write step commits, and syncs, even when it changed
-// nothing), and no read transaction stays open for long. fn must copy what
-// it keeps.
-func (s *Store) scan(bucket []byte, batch int, fn func(k, v []byte)) error {
+// scan calls fn with the pairs of bucket, in key order, until fn returns
+// false, in read transactions of at most batch keys each (default when
+// batch <= 0): the read-only counterpart of run, for passes that only look.
+// It costs the writer nothing (a write step commits, and syncs, even when
+// it changed nothing), and no read transaction stays open for long. fn
+// must copy what it keeps.
+func (s *Store) scan(bucket []byte, batch int, fn func(k, v []byte) bool) error {
 	if batch <= 0 {
 		batch = defaultBatch
 	}
@@ -163,14 +163,17 @@ func (s *Store) scan(bucket []byte, batch int, fn func(k, v []byte)) error {
 			} else if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
 				k, v = c.Next()
 			}
+			var last []byte // valid until the transaction ends
 			for n := 0; k != nil; k, v = c.Next() {
 				if n == batch {
-					done = false
+					done, after = false, bytes.Clone(last)
 					return nil
 				}
 				n++
-				fn(k, v)
-				after = bytes.Clone(k)
+				if !fn(k, v) {
+					return nil
+				}
+				last = k
 			}
 			return nil
 		})
