@@ -221,32 +221,27 @@ func (r *reconciler) note(source, cust string, at time.Time, res RunResult) {
 	s.Found += int64(res.Found)
 }
 
-// status lists every customer that has run or has a cursor.
-func (r *reconciler) status() []ReconcileStatus {
-	cursors, _ := r.e.o.Store.Cursors()
+// status adds what this run of the daemon knows of each customer (last
+// run, its error, counts) to rows, the cursors StoreStatus read, and lists
+// the customers that ran but have no cursor yet too.
+func (r *reconciler) status(rows []ReconcileStatus) []ReconcileStatus {
 	r.mu.Lock()
 	by := map[string]ReconcileStatus{}
 	for k, s := range r.stat {
 		by[k] = *s
 	}
 	r.mu.Unlock()
-	for src, cs := range cursors {
-		for cust, t := range cs {
-			k := src + "\x00" + cust
-			s := by[k]
-			s.Source, s.Customer = src, cust
-			c := t
-			s.Cursor = &c
-			by[k] = s
-		}
+	for _, row := range rows {
+		k := row.Source + "\x00" + row.Customer
+		s := by[k]
+		s.Source, s.Customer, s.Cursor = row.Source, row.Customer, row.Cursor
+		by[k] = s
 	}
 	out := make([]ReconcileStatus, 0, len(by))
 	for _, s := range by {
 		out = append(out, s)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Source < out[j].Source || out[i].Source == out[j].Source && out[i].Customer < out[j].Customer
-	})
+	sortReconcile(out)
 	return out
 }
 

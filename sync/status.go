@@ -91,15 +91,19 @@ func StoreStatus(st *state.Store, now time.Time) (*Status, error) {
 	}
 	for src, custs := range cursors {
 		for cust, t := range custs {
-			t := t.UTC()
 			s.Reconcile = append(s.Reconcile, ReconcileStatus{Source: src, Customer: cust, Cursor: &t})
 		}
 	}
-	sort.Slice(s.Reconcile, func(i, j int) bool {
-		a, b := s.Reconcile[i], s.Reconcile[j]
+	sortReconcile(s.Reconcile)
+	return s, nil
+}
+
+// sortReconcile orders rows by source, then customer.
+func sortReconcile(rows []ReconcileStatus) {
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
 		return a.Source < b.Source || a.Source == b.Source && a.Customer < b.Customer
 	})
-	return s, nil
 }
 
 // Status is StoreStatus plus what the running engine knows.
@@ -149,6 +153,6 @@ func (e *Engine) Status() (*Status, error) {
 		}
 		d.mu.Unlock()
 	}
-	s.Reconcile = e.recon.status()
+	s.Reconcile = e.recon.status(s.Reconcile)
 	return s, nil
 }
