@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 )
 
 // HMAC-SHA256 helpers shared by the providers whose webhooks are signed with
@@ -40,14 +42,57 @@ func hmacSHA256(key, msg []byte) []byte {
 // neither the MAC nor which key or signature matched. sigs are raw bytes;
 // decode them from the header's encoding first (see MatchHMACSHA256Hex).
 func MatchHMACSHA256(keys [][]byte, msg []byte, sigs [][]byte) bool {
+	return match(len(keys), func(i int) []byte { return hmacSHA256(keys[i], msg) }, sigs)
+}
+
+func match(nkeys int, mac func(i int) []byte, sigs [][]byte) bool {
 	ok := false
-	for _, k := range keys {
-		mac := hmacSHA256(k, msg)
+	for i := range nkeys {
+		m := mac(i)
 		for _, s := range sigs {
-			ok = hmac.Equal(mac, s) || ok // hmac.Equal first: never short-circuited
+			ok = hmac.Equal(m, s) || ok // hmac.Equal first: never short-circuited
 		}
 	}
 	return ok
+}
+
+// HMACKeys are the keys a source's HMAC-SHA256 signatures may be made with,
+// each with a pool of MAC states: hmac.New hashes the padded key twice and
+// makes half a dozen allocations, on every request, while a state that was
+// used once goes back to its keyed start from a saved copy. A source builds
+// its HMACKeys once (they live as long as its configuration), so a key
+// rotated away leaves memory with the source that held it.
+type HMACKeys struct {
+	keys  [][]byte
+	pools []sync.Pool
+}
+
+// NewHMACKeys keeps keys (not copied: the caller hands them over).
+func NewHMACKeys(keys [][]byte) *HMACKeys {
+	h := &HMACKeys{keys: keys, pools: make([]sync.Pool, len(keys))}
+	for i := range h.pools {
+		k := keys[i]
+		h.pools[i].New = func() any { return hmac.New(sha256.New, k) }
+	}
+	return h
+}
+
+// Len is the number of keys.
+func (h *HMACKeys) Len() int { return len(h.keys) }
+
+// sum is HMAC-SHA256(keys[i], msg).
+func (h *HMACKeys) sum(i int, msg []byte) []byte {
+	m := h.pools[i].Get().(hash.Hash)
+	m.Reset()
+	m.Write(msg)
+	out := m.Sum(make([]byte, 0, sha256.Size))
+	h.pools[i].Put(m)
+	return out
+}
+
+// MatchHex is MatchHMACSHA256Hex with these keys.
+func (h *HMACKeys) MatchHex(msg []byte, sigsHex []string) error {
+	return matchHex(len(h.keys), func(i int) []byte { return h.sum(i, msg) }, sigsHex)
 }
 
 // MatchHMACSHA256Hex is MatchHMACSHA256 for hex-encoded signatures (either
@@ -58,6 +103,10 @@ func MatchHMACSHA256(keys [][]byte, msg []byte, sigs [][]byte) bool {
 // are well-formed it is ErrNoMatch. A malformed entry does not stop a
 // well-formed one from matching, so that a sender mid-rotation still passes.
 func MatchHMACSHA256Hex(keys [][]byte, msg []byte, sigsHex []string) error {
+	return matchHex(len(keys), func(i int) []byte { return hmacSHA256(keys[i], msg) }, sigsHex)
+}
+
+func matchHex(nkeys int, mac func(i int) []byte, sigsHex []string) error {
 	if len(sigsHex) == 0 {
 		return errors.New("no signature")
 	}
@@ -77,7 +126,7 @@ func MatchHMACSHA256Hex(keys [][]byte, msg []byte, sigsHex []string) error {
 			sigs = append(sigs, s)
 		}
 	}
-	if MatchHMACSHA256(keys, msg, sigs) {
+	if match(nkeys, mac, sigs) {
 		return nil
 	}
 	if n := len(reasons); n > maxReasons {

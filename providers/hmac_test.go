@@ -2,7 +2,9 @@ package providers_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/leadsync/leadsync/providers"
@@ -25,6 +27,7 @@ func TestMatchHMACSHA256Hex(t *testing.T) {
 	keys := [][]byte{[]byte("other"), []byte(rfcKey)}
 	msg := []byte(rfcMsg)
 	wrong := providers.SignHMACSHA256Hex([]byte("x"), msg)
+	pooled := providers.NewHMACKeys(keys)
 	for _, c := range []struct {
 		name string
 		sigs []string
@@ -48,6 +51,12 @@ func TestMatchHMACSHA256Hex(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error spans lines: %q", c.name, err)
 		}
+		// The pooled keys answer the same, the first time and again.
+		for range 2 {
+			if err2 := pooled.MatchHex(msg, c.sigs); fmt.Sprint(err2) != fmt.Sprint(err) {
+				t.Errorf("%s: HMACKeys.MatchHex = %v, MatchHMACSHA256Hex = %v", c.name, err2, err)
+			}
+		}
 	}
 	if err := providers.MatchHMACSHA256Hex(keys, msg, []string{wrong}); !errors.Is(err, providers.ErrNoMatch) {
 		t.Errorf("err = %v, want ErrNoMatch", err)
@@ -55,4 +64,59 @@ func TestMatchHMACSHA256Hex(t *testing.T) {
 	if providers.MatchHMACSHA256(nil, msg, [][]byte{nil}) || providers.MatchHMACSHA256(keys, msg, nil) {
 		t.Error("MatchHMACSHA256 matched with no keys or no signatures")
 	}
+}
+
+// A MAC state goes back to its pool after each use; every later use must
+// start from the key alone, whatever the message before it was, also when
+// goroutines share the pool.
+func TestHMACKeysReuse(t *testing.T) {
+	keys := providers.NewHMACKeys([][]byte{[]byte(rfcKey), []byte("second key")})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				msg := []byte(strings.Repeat(fmt.Sprint(g, i), i%50))
+				for _, k := range []string{rfcKey, "second key"} {
+					if err := keys.MatchHex(msg, []string{providers.SignHMACSHA256Hex([]byte(k), msg)}); err != nil {
+						t.Errorf("goroutine %d message %d key %q: %v", g, i, k, err)
+						return
+					}
+				}
+				if keys.MatchHex(msg, []string{providers.SignHMACSHA256Hex([]byte("other"), msg)}) == nil {
+					t.Errorf("goroutine %d message %d: a MAC under another key matched", g, i)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := providers.NewHMACKeys([][]byte{[]byte(rfcKey)}).MatchHex([]byte(rfcMsg), []string{rfcMAC}); got != nil {
+		t.Errorf("RFC 4231 case 2: %v", got)
+	}
+}
+
+// FuzzHMACKeysMatchHex holds the pooled keys to the unpooled answer, for a
+// message signed right and for one signed under another key, with a used
+// state in between.
+func FuzzHMACKeysMatchHex(f *testing.F) {
+	f.Add([]byte(rfcKey), []byte(rfcMsg), []byte("other"))
+	f.Add([]byte("k"), []byte(""), []byte("k2"))
+	f.Add([]byte(strings.Repeat("long key ", 20)), []byte(strings.Repeat("body", 300)), []byte("x"))
+	f.Fuzz(func(t *testing.T, key, msg, other []byte) {
+		if len(key) == 0 || len(other) == 0 {
+			return
+		}
+		keys := [][]byte{key}
+		pooled := providers.NewHMACKeys(keys)
+		for _, sig := range []string{providers.SignHMACSHA256Hex(key, msg), providers.SignHMACSHA256Hex(other, msg), "zz"} {
+			want := providers.MatchHMACSHA256Hex(keys, msg, []string{sig})
+			for range 2 {
+				if got := pooled.MatchHex(msg, []string{sig}); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("MatchHex = %v, MatchHMACSHA256Hex = %v", got, want)
+				}
+			}
+		}
+	})
 }

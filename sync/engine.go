@@ -96,6 +96,10 @@ type Options struct {
 // either the old wiring or the new, never a mix.
 type wiring struct {
 	sources map[string]*SourceSpec
+	// series are each source's metric series that every accepted webhook
+	// touches, looked up once here rather than per request
+	// (WithLabelValues hashes the labels and takes a shared lock each time).
+	series  map[string]*sourceSeries
 	sinks   []SinkSpec // routing order
 	maxBody int64
 	trusted []netip.Prefix
@@ -161,13 +165,15 @@ func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, tr
 	if maxBody <= 0 {
 		maxBody = 1 << 20
 	}
-	w := &wiring{sources: map[string]*SourceSpec{}, sinks: snks, maxBody: maxBody, trusted: trusted}
+	w := &wiring{sources: map[string]*SourceSpec{}, series: map[string]*sourceSeries{}, sinks: snks,
+		maxBody: maxBody, trusted: trusted}
 	for i := range srcs {
 		s := &srcs[i]
 		if _, dup := w.sources[s.Source.Name()]; dup {
 			return nil, fmt.Errorf("engine: source %q twice", s.Source.Name())
 		}
 		w.sources[s.Source.Name()] = s
+		w.series[s.Source.Name()] = e.metrics.sourceSeries(s.Source.Name())
 	}
 	names := map[string]bool{}
 	list := make([]string, 0, len(snks))

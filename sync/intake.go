@@ -49,9 +49,11 @@ func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeAnswer(w, code, &ans)
-	e.metrics.webhooks.WithLabelValues(name, strconv.Itoa(code)).Inc()
-	if code == http.StatusOK {
-		e.metrics.intake.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	if ss := wr.series[name]; ss != nil && code == http.StatusOK {
+		ss.ok.Inc()
+		ss.intake.Observe(time.Since(start).Seconds())
+	} else {
+		e.metrics.webhooks.WithLabelValues(name, strconv.Itoa(code)).Inc()
 	}
 }
 
@@ -110,7 +112,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 		log.get().Error("commit failed; answering 503 so the provider retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	}
-	e.committed(name, res, e.log, attrs)
+	e.committed(name, res, e.log, attrs, wr.series[name])
 	return http.StatusOK, summarize(res)
 }
 
@@ -176,13 +178,18 @@ func itemOf(ev lead.Event, wr *wiring, via string) state.Item {
 }
 
 // committed logs what became of each event and wakes the dispatchers of the
-// sinks that got work. attrs are the request's attributes, put on each line.
+// sinks that got work. attrs are the request's attributes, put on each line;
+// ss, if not nil, is the source's series in the wiring the request used.
 // Lines are built as slog.Attrs (LogAttrs): no value is boxed in an
 // interface, which showed in the profile of a line per lead.
-func (e *Engine) committed(source string, res []state.Result, log *slog.Logger, attrs []slog.Attr) {
+func (e *Engine) committed(source string, res []state.Result, log *slog.Logger, attrs []slog.Attr, ss *sourceSeries) {
 	ctx := context.Background()
 	for _, r := range res {
-		e.metrics.events.WithLabelValues(source, r.Status).Inc()
+		if ss != nil && r.Status == lead.StatusAccepted {
+			ss.accepted.Inc()
+		} else {
+			e.metrics.events.WithLabelValues(source, r.Status).Inc()
+		}
 		e.tail.publish(TailEvent{Time: e.now().UTC(), Kind: "event", Source: source, EventID: r.EventID,
 			LeadID: r.LeadID, Status: r.Status, Reason: r.Reason, Sinks: r.Sinks})
 		var level slog.Level

@@ -32,6 +32,19 @@ type Metrics struct {
 	reconcileNew  *prometheus.CounterVec // source
 }
 
+// sourceSeries are the series of one source that every accepted webhook
+// touches.
+type sourceSeries struct {
+	ok       prometheus.Counter  // webhooks answered 200
+	intake   prometheus.Observer // their time to answer
+	accepted prometheus.Counter  // events accepted
+}
+
+func (m *Metrics) sourceSeries(source string) *sourceSeries {
+	return &sourceSeries{ok: m.webhooks.WithLabelValues(source, "200"), intake: m.intake.WithLabelValues(source),
+		accepted: m.events.WithLabelValues(source, "accepted")}
+}
+
 // NewMetrics registers every metric, plus the Go and process collectors.
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}

@@ -184,7 +184,7 @@ func (r *reconciler) commitPage(log *slog.Logger, source string, pg providers.Pa
 				found++
 			}
 		}
-		r.e.committed(source, res, log, nil)
+		r.e.committed(source, res, log, nil, nil)
 		r.e.metrics.reconcileNew.WithLabelValues(source).Add(float64(found))
 	}
 	if !pg.MaxModified.IsZero() {

@@ -37,7 +37,7 @@ type Config struct {
 // is safe for concurrent use: it never changes after New.
 type Source struct {
 	name string
-	keys [][]byte
+	keys *providers.HMACKeys
 	skew time.Duration
 	now  func() time.Time
 }
@@ -54,12 +54,14 @@ func New(cfg Config) (*Source, error) {
 		return nil, errors.New("keys: at least one key is required")
 	}
 	s := &Source{name: cfg.Name, skew: cfg.MaxClockSkew, now: cfg.Now}
+	keys := make([][]byte, 0, len(cfg.Keys))
 	for i, k := range cfg.Keys {
 		if len(k) == 0 {
 			return nil, fmt.Errorf("keys[%d]: empty", i)
 		}
-		s.keys = append(s.keys, append([]byte(nil), k...))
+		keys = append(keys, append([]byte(nil), k...))
 	}
+	s.keys = providers.NewHMACKeys(keys)
 	if cfg.MaxClockSkew < 0 {
 		return nil, fmt.Errorf("max_clock_skew: %s is negative", cfg.MaxClockSkew)
 	}

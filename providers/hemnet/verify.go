@@ -31,7 +31,7 @@ func (s *Source) verifySignature(h http.Header, body []byte) error {
 	if len(sigs) == 0 {
 		return fmt.Errorf("missing %s header: %w", HeaderSignature, providers.ErrBadSignature)
 	}
-	if err := providers.MatchHMACSHA256Hex(s.keys, body, sigs); err != nil {
+	if err := s.keys.MatchHex(body, sigs); err != nil {
 		return fmt.Errorf("%s: %w: %w", HeaderSignature, err, providers.ErrBadSignature)
 	}
 	return nil

@@ -48,7 +48,7 @@ type Config struct {
 // is safe for concurrent use: it never changes after New.
 type Source struct {
 	name   string
-	keys   [][]byte
+	keys   *providers.HMACKeys
 	topics []string
 }
 
@@ -65,14 +65,15 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
-	s.keys = append(s.keys, k)
+	keys := [][]byte{k}
 	for i, x := range cfg.ExtraKeys {
 		k, err := decodeKey(x)
 		if err != nil {
 			return nil, fmt.Errorf("extra_keys[%d]: %w", i, err)
 		}
-		s.keys = append(s.keys, k)
+		keys = append(keys, k)
 	}
+	s.keys = providers.NewHMACKeys(keys)
 	s.topics = append(s.topics, cfg.Topics...)
 	if len(s.topics) == 0 {
 		s.topics = append(s.topics, DefaultTopics...)

@@ -35,7 +35,7 @@ func (s *Source) Verify(_ context.Context, r *providers.Request) error {
 	if len(sigs) > maxSignatures {
 		sigs = sigs[:maxSignatures]
 	}
-	if err := providers.MatchHMACSHA256Hex(s.keys, r.Body, sigs); err != nil {
+	if err := s.keys.MatchHex(r.Body, sigs); err != nil {
 		return fmt.Errorf("%s: %w: %w", HeaderSignature, err, providers.ErrBadSignature)
 	}
 	return nil
