@@ -73,6 +73,11 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 			if err != nil {
 				return fmt.Errorf("commit event: %w", err)
 			}
+			if r.Status == lead.StatusDuplicate {
+				// A retry writes no record of its own, but status counts
+				// it, and the count outlives a restart.
+				s.stats.count(in.Raw.Source, r.Status)
+			}
 			res[i] = r
 			wroteRaw = wroteRaw || r.Status != lead.StatusDuplicate
 		}
@@ -282,11 +287,15 @@ func (b *statBatch) reset() {
 
 // add counts one event of status for source, received at `at`.
 func (b *statBatch) add(source, status string, at int64) {
-	b.n[source+"\x00"+status]++
+	b.count(source, status)
 	if at > b.last[source] {
 		b.last[source] = at
 	}
 }
+
+// count counts one event of status for source without making it the
+// source's last event (a duplicate: the event it repeats was that).
+func (b *statBatch) count(source, status string) { b.n[source+"\x00"+status]++ }
 
 // flush adds the counts to the stats bucket and remembers each source's
 // last event.

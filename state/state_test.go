@@ -62,7 +62,7 @@ func wait(t *testing.T) (func(error), func()) {
 }
 
 func TestCommitAcceptedThenDuplicate(t *testing.T) {
-	s, _ := statetest.Open(t, state.Options{})
+	s, dir := statetest.Open(t, state.Options{})
 	r := commit1(t, s, incoming("hemnet", "k1", "c1", time.Time{}, "a", "b"))
 	if r.Status != lead.StatusAccepted || r.LeadID == "" || r.EventID != lead.EventID("k1") {
 		t.Fatalf("first commit = %+v", r)
@@ -80,9 +80,21 @@ func TestCommitAcceptedThenDuplicate(t *testing.T) {
 	if n := len(due(t, s, "a")); n != 1 {
 		t.Fatalf("duplicate queued again: sink a has %d entries", n)
 	}
+	// The retry is counted, in the store: the count outlives a restart.
+	// It is not the source's last event (the event it repeats was).
+	first, _ := s.Sources()
+	s.Close()
+	s, err := state.Open(dir, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	src, err := s.Sources()
-	if err != nil || len(src) != 1 || src[0].Counts["accepted"] != 1 || src[0].Counts["duplicate"] != 0 {
-		t.Fatalf("sources = %+v, %v", src, err)
+	if err != nil || len(src) != 1 || src[0].Counts["accepted"] != 1 || src[0].Counts["duplicate"] != 1 {
+		t.Fatalf("sources after a restart = %+v, %v; want 1 accepted, 1 duplicate", src, err)
+	}
+	if len(first) != 1 || !src[0].LastEvent.Equal(first[0].LastEvent) {
+		t.Errorf("last event %v, before the restart %+v", src[0].LastEvent, first)
 	}
 }
 
@@ -275,7 +287,8 @@ func TestPersistsAcrossReopenAndRefusesAfterClose(t *testing.T) {
 
 // The stats are counted per commit (see statBatch): under concurrent
 // commits that share batches, and with duplicates, every source's counts
-// are exactly the events committed, and its last event the newest.
+// are exactly the events committed (each sent twice: once accepted, once a
+// duplicate), and its last event the newest.
 // (TestStatsOfFailedOpsAreDropped covers ops that fail.)
 func TestStatsCountEveryCommittedEventOnce(t *testing.T) {
 	s, _ := statetest.Open(t, state.Options{})
@@ -303,8 +316,8 @@ func TestStatsCountEveryCommittedEventOnce(t *testing.T) {
 	if err != nil || len(src) != 1 {
 		t.Fatalf("sources = %+v, %v", src, err)
 	}
-	if c := src[0].Counts; c["accepted"] != workers*each || len(c) != 1 {
-		t.Errorf("counts = %v, want %d accepted and nothing else", c, workers*each)
+	if c := src[0].Counts; c["accepted"] != workers*each || c["duplicate"] != workers*each || len(c) != 2 {
+		t.Errorf("counts = %v, want %d accepted, as many duplicates and nothing else", c, workers*each)
 	}
 	if !src[0].LastEvent.Equal(newest) {
 		t.Errorf("last event %v, want %v", src[0].LastEvent, newest)

@@ -366,32 +366,28 @@ func (e *Engine) Reload(b *Built, maxBody int64) error {
 	return nil // kept sinks were poked by swap; new loops look for work as they start
 }
 
-// counters are in-memory tallies that the store does not keep: rejections
-// never reach it, and a duplicate writes nothing.
+// counters are in-memory tallies that the store does not keep: a rejected
+// request never reaches it (counting one there would let anyone make the
+// daemon write and sync by posting garbage).
 type counters struct {
-	mu         stdsync.Mutex
-	rejected   map[string]int64 // by source
-	duplicates map[string]int64 // by source
+	mu       stdsync.Mutex
+	rejected map[string]int64 // by source
 }
 
-func (c *counters) reject(source string) { c.add(&c.rejected, source) }
-
-func (c *counters) duplicate(source string) { c.add(&c.duplicates, source) }
-
-func (c *counters) add(m *map[string]int64, source string) {
+func (c *counters) reject(source string) {
 	c.mu.Lock()
-	if *m == nil {
-		*m = map[string]int64{}
+	if c.rejected == nil {
+		c.rejected = map[string]int64{}
 	}
-	(*m)[source]++
+	c.rejected[source]++
 	c.mu.Unlock()
 }
 
-// snapshot returns copies of the rejections and duplicates by source.
-func (c *counters) snapshot() (rejected, duplicates map[string]int64) {
+// snapshot returns a copy of the rejections by source.
+func (c *counters) snapshot() (rejected map[string]int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.rejected), maps.Clone(c.duplicates)
+	return maps.Clone(c.rejected)
 }
 
 // NoteReloadFailure counts a reload refused before it reached the engine

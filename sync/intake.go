@@ -204,7 +204,6 @@ func (e *Engine) committed(source string, res []state.Result, log *slog.Logger, 
 				}
 			}
 		case lead.StatusDuplicate:
-			e.counters.duplicate(source)
 			level, msg = slog.LevelDebug, "duplicate event"
 		case lead.StatusQuarantined:
 			level, msg, extra = slog.LevelWarn, "event quarantined", slog.String("reason", r.Reason)

@@ -24,8 +24,8 @@ type SourceStatus struct {
 	Name        string     `json:"name"`
 	Provider    string     `json:"provider,omitempty"`
 	Accepted    int64      `json:"accepted"`
-	Duplicates  int64      `json:"duplicates"` // since start (the store writes nothing for one)
-	Rejected    int64      `json:"rejected"`   // since start (401/403/413/415)
+	Duplicates  int64      `json:"duplicates"`
+	Rejected    int64      `json:"rejected"` // since start (401/403/413/415)
 	Quarantined int64      `json:"quarantined"`
 	Ignored     int64      `json:"ignored"`
 	Stale       int64      `json:"stale"`
@@ -116,13 +116,12 @@ func (e *Engine) Status() (*Status, error) {
 	started := e.started.UTC()
 	s.Started = &started
 	w := e.wiring.Load()
-	rejected, duplicates := e.counters.snapshot()
+	rejected := e.counters.snapshot()
 	seen := map[string]bool{}
 	for i := range s.Sources {
 		src := &s.Sources[i]
 		seen[src.Name] = true
 		src.Rejected = rejected[src.Name]
-		src.Duplicates += duplicates[src.Name]
 		if spec := w.sources[src.Name]; spec != nil {
 			src.Provider = spec.Source.Provider()
 		}
@@ -130,7 +129,7 @@ func (e *Engine) Status() (*Status, error) {
 	for name, spec := range w.sources { // configured sources with no event yet
 		if !seen[name] {
 			s.Sources = append(s.Sources, SourceStatus{Name: name, Provider: spec.Source.Provider(),
-				Rejected: rejected[name], Duplicates: duplicates[name]})
+				Rejected: rejected[name]})
 		}
 	}
 	sort.Slice(s.Sources, func(i, j int) bool { return s.Sources[i].Name < s.Sources[j].Name })
