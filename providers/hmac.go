@@ -57,9 +57,9 @@ func match(nkeys int, mac func(i int) []byte, sigs [][]byte) bool {
 }
 
 // HMACKeys are the keys a source's HMAC-SHA256 signatures may be made with,
-// each with a pool of MAC states: hmac.New hashes the padded key twice and
-// makes half a dozen allocations, on every request, while a state that was
-// used once goes back to its keyed start from a saved copy. A source builds
+// each with a pool of MAC states: hmac.New hashes the padded key and makes
+// half a dozen allocations, on every request, while a state that was used
+// once goes back to its keyed start from a saved copy. A source builds
 // its HMACKeys once (they live as long as its configuration), so a key
 // rotated away leaves memory with the source that held it.
 type HMACKeys struct {
@@ -76,9 +76,6 @@ func NewHMACKeys(keys [][]byte) *HMACKeys {
 	}
 	return h
 }
-
-// Len is the number of keys.
-func (h *HMACKeys) Len() int { return len(h.keys) }
 
 // sum is HMAC-SHA256(keys[i], msg).
 func (h *HMACKeys) sum(i int, msg []byte) []byte {

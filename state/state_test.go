@@ -82,9 +82,12 @@ func TestCommitAcceptedThenDuplicate(t *testing.T) {
 	}
 	// The retry is counted, in the store: the count outlives a restart.
 	// It is not the source's last event (the event it repeats was).
-	first, _ := s.Sources()
+	first, err := s.Sources()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
-	s, err := state.Open(dir, state.Options{})
+	s, err = state.Open(dir, state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,7 +173,6 @@ func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, tr
 			return nil, fmt.Errorf("engine: source %q twice", s.Source.Name())
 		}
 		w.sources[s.Source.Name()] = s
-		w.series[s.Source.Name()] = e.metrics.sourceSeries(s.Source.Name())
 	}
 	names := map[string]bool{}
 	list := make([]string, 0, len(snks))
@@ -186,6 +185,11 @@ func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, tr
 	}
 	if err := e.o.Store.EnsureSinks(list); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	// Last, so that a wiring refused above leaves no series behind. (A
+	// configured source's series show in /metrics from the start, at zero.)
+	for name := range w.sources {
+		w.series[name] = e.metrics.sourceSeries(name)
 	}
 	return w, nil
 }

@@ -489,6 +489,10 @@ func TestDuplicateStorm(t *testing.T) {
 	if err != nil || len(st.Sources) != 1 || st.Sources[0].Accepted != 1 || st.Sources[0].Duplicates != n-1 {
 		t.Fatalf("status = %+v, %v; want 1 accepted, %d duplicates", st.Sources, err, n-1)
 	}
+	// The duplicates are in the store: a stopped daemon's status shows them too.
+	if ss, err := lsync.StoreStatus(h.store, time.Now()); err != nil || len(ss.Sources) != 1 || ss.Sources[0].Duplicates != n-1 {
+		t.Fatalf("store status = %+v, %v; want %d duplicates", ss, err, n-1)
+	}
 	for _, name := range []string{"a", "b"} {
 		deadline := time.Now().Add(5 * time.Second)
 		for q := sinkQueue(t, h.store, name); q.Pending != 0 || q.Dead != 0; q = sinkQueue(t, h.store, name) {

@@ -24,8 +24,8 @@ type SourceStatus struct {
 	Name        string     `json:"name"`
 	Provider    string     `json:"provider,omitempty"`
 	Accepted    int64      `json:"accepted"`
-	Duplicates  int64      `json:"duplicates"`
-	Rejected    int64      `json:"rejected"` // since start (401/403/413/415)
+	Duplicates  int64      `json:"duplicates"` // retries of events already committed (kept in the store)
+	Rejected    int64      `json:"rejected"`   // since start (401/403/413/415)
 	Quarantined int64      `json:"quarantined"`
 	Ignored     int64      `json:"ignored"`
 	Stale       int64      `json:"stale"`
