@@ -254,9 +254,22 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	}
 	sum := sha256.Sum256(it.LeadJSON)
 	tag := hex.EncodeToString(sum[:])[:8]
+	// The lead's own single event (one whose key is its entity's, as a
+	// Hemnet contact's) may have an entry waiting that pending does not
+	// name (see enqueue): the replay's entry replaces it, whichever event is
+	// replayed onto the lead.
+	single := int64(-1)
+	if k, v := s.dedupeGet(tx, lead.EventID(ev.EntityKey)); v != nil {
+		if rec, err := readDedupe(k, v); err == nil {
+			single = rec.Received
+		}
+	}
 	for _, sink := range it.Sinks {
-		if err := dropUnindexed(tx, sink, r.LeadID, timeKey(time.Unix(0, prev.Received), lead.DeliveryID(ev.Key, sink))); err != nil {
-			return r, err
+		if single >= 0 {
+			key := timeKey(time.Unix(0, single), lead.DeliveryID(ev.EntityKey, sink))
+			if err := dropUnindexed(tx, sink, r.LeadID, key); err != nil {
+				return r, err
+			}
 		}
 		id := lead.DeliveryID(ev.Key+"\x00replay\x00"+tag, sink)
 		if err := enqueue(tx, sink, r.LeadID, evID, id, it.LeadJSON, nil, now, false); err != nil {
@@ -286,11 +299,10 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 
 // dropUnindexed removes the entry at key, a single event's as intake
 // queued it (due when received, not indexed in pending: see enqueue), when
-// it is still there and is an entry of leadID (a mapping fix may have moved
-// the event to another entity: that lead's entry stays, as it is): the
-// replay's entry, which enqueue then puts, replaces it. Whatever pending
-// names (the entry at key itself once it was tried and rescheduled, see
-// Reschedule, or another event's entry for the lead) enqueue replaces.
+// it is still there and is an entry of leadID: the replay's entry, which
+// enqueue then puts, replaces it. Whatever pending names (the entry at key
+// itself once it was tried and rescheduled, see Reschedule, or another
+// event's entry for the lead) enqueue replaces.
 func dropUnindexed(tx *bolt.Tx, sink, leadID string, key []byte) error {
 	sb, err := sinkBuckets(tx, sink)
 	if err != nil {

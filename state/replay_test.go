@@ -283,22 +283,28 @@ func TestReplayReplacesTheSingleEntryBesideAnotherPending(t *testing.T) {
 		commit1(t, s, in)
 	}
 	// k2 moves onto c1; then k1 (c1's own event) is replayed with a fix.
-	if r := replay1(t, s, rawOf(t, s, lead.EventID(k2)), item(k2, "c1", time.Time{}, "Jo", now, lead.ViaReplay, "a")); r.Status != state.StatusReplayed {
+	c1 := lead.LeadID(lead.Key("hemnet", "c1"))
+	queued := func() (ids []string, body []byte) {
+		for _, e := range dueAll(t, s, "a") {
+			if e.LeadID == c1 {
+				ids, body = append(ids, e.ID), e.Lead
+			}
+		}
+		return ids, body
+	}
+	moved := item(k2, "c1", time.Time{}, "Jo", now, lead.ViaReplay, "a")
+	if r := replay1(t, s, rawOf(t, s, lead.EventID(k2)), moved); r.Status != state.StatusReplayed {
 		t.Fatalf("replay of k2 = %+v", r)
+	}
+	// k2's entry replaces the one c1's own event queued: c1 is queued once.
+	if ids, body := queued(); len(ids) != 1 || string(body) != string(moved.LeadJSON) {
+		t.Fatalf("c1 queued under %v after k2 moved onto it, want once, with k2's lead", ids)
 	}
 	fixed := item(k1, "c1", time.Time{}, "John", now, lead.ViaReplay, "a")
 	if r := replay1(t, s, rawOf(t, s, lead.EventID(k1)), fixed); r.Status != state.StatusReplayed {
 		t.Fatalf("replay of k1 = %+v", r)
 	}
-	c1 := lead.LeadID(lead.Key("hemnet", "c1"))
-	var ids []string
-	var body []byte
-	for _, e := range dueAll(t, s, "a") {
-		if e.LeadID == c1 {
-			ids, body = append(ids, e.ID), e.Lead
-		}
-	}
-	if len(ids) != 1 || string(body) != string(fixed.LeadJSON) {
+	if ids, body := queued(); len(ids) != 1 || string(body) != string(fixed.LeadJSON) {
 		t.Fatalf("c1 queued under %v after the replays, want once, with the fixed lead", ids)
 	}
 }
