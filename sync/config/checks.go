@@ -80,11 +80,13 @@ func (c *checker) httpURL(path, v string) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// A refused reload logs this error, so the value is never shown: a
 		// password or token may be in it (user info, query, or the path, as
-		// in Slack and Zapier hook URLs). The scheme is safe to name.
+		// in Slack and Zapier hook URLs). The scheme is safe to name only
+		// when it is written as one ("ftp://…"): without "//", the parser
+		// takes "user:password@host" for a scheme named after the user.
 		shown := " (value not shown: it may hold credentials)"
 		switch {
 		case err != nil || u.User != nil:
-		case u.Scheme == "":
+		case u.Scheme == "" || !strings.HasPrefix(v, u.Scheme+"://"):
 			shown = " (it has no http:// or https://; value not shown: it may hold credentials)"
 		case u.Scheme != "http" && u.Scheme != "https":
 			shown = fmt.Sprintf(", not a %q URL", u.Scheme)
