@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/leadsync/leadsync/sinks"
@@ -55,14 +56,24 @@ func isToken(s string) bool {
 }
 
 // credentials lists what must never come back in an error, even when a
-// peer echoes our request in its answer: the secret, its key and the header
-// values, whole and word by word ("Bearer <token>"). Short words are left
-// alone: they would blank out ordinary text.
-func credentials(secret string, headers map[string]string) []string {
+// peer echoes our request in its answer: the secret, its key, the header
+// values, whole and word by word ("Bearer <token>"), and the URL's
+// password, path segments and query values (hook URLs carry their token
+// there: "no hook at /hooks/catch/123/abc"). Short words are left alone:
+// they would blank out ordinary text.
+func credentials(secret string, u *url.URL, headers map[string]string) []string {
 	out := []string{secret, strings.TrimPrefix(secret, secretPrefix)}
 	for _, v := range headers {
 		out = append(out, v)
 		out = append(out, strings.Fields(v)...)
+	}
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	out = append(out, u.EscapedPath(), u.Path, u.RawQuery)
+	out = append(out, strings.Split(u.Path, "/")...)
+	for _, vs := range u.Query() {
+		out = append(out, vs...)
 	}
 	kept := out[:0]
 	for _, v := range out {

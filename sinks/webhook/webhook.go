@@ -130,7 +130,7 @@ func New(c Config) (*Sink, error) {
 		shown:   safeURL(c.URL),
 		key:     key,
 		header:  header,
-		redact:  credentials(c.Secret, c.Headers),
+		redact:  credentials(c.Secret, u, c.Headers),
 		timeout: sinks.OrDefault(c.Timeout, DefaultTimeout),
 		maxWait: sinks.OrDefault(c.MaxRetryWait, DefaultMaxRetryWait),
 		log:     c.Logger,

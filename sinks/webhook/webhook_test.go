@@ -366,6 +366,28 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	}
 }
 
+// A hook URL carries its token in the path or the query; a peer whose
+// error page echoes the request line must not put it into the error (and
+// so into a dead letter or the log).
+func TestURLTokensStayOutOfErrors(t *testing.T) {
+	srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, "no hook at %s (path %s, key %s)", r.URL.RequestURI(), r.URL.Path, r.URL.Query().Get("key"))
+	})
+	err := newSink(t, srv.URL+"/hooks/catch/123/s3cr3tpath?key=querytoken99").Deliver(t.Context(), sinktest.Sample(1))
+	if err == nil {
+		t.Fatal("nil error")
+	}
+	for _, s := range []string{"s3cr3tpath", "querytoken99"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q carries %q", err, s)
+		}
+	}
+	if !strings.Contains(err.Error(), "no hook at") {
+		t.Errorf("error %q lost the peer's answer", err)
+	}
+}
+
 func TestDeliverNeedsID(t *testing.T) {
 	d := sinktest.Sample(1)
 	d.ID = ""
