@@ -41,6 +41,11 @@ type SourceSpec struct {
 	Reconcile string
 	// Overlap is how far before the stored cursor each poll starts.
 	Overlap time.Duration
+
+	// series are the source's metric series that every accepted webhook
+	// touches, looked up once by the wiring rather than per request
+	// (WithLabelValues hashes the labels and takes a shared lock each time).
+	series *sourceSeries
 }
 
 // SinkSpec is one sink, built and ready, with its routing and delivery policy.
@@ -96,10 +101,6 @@ type Options struct {
 // either the old wiring or the new, never a mix.
 type wiring struct {
 	sources map[string]*SourceSpec
-	// series are each source's metric series that every accepted webhook
-	// touches, looked up once here rather than per request
-	// (WithLabelValues hashes the labels and takes a shared lock each time).
-	series  map[string]*sourceSeries
 	sinks   []SinkSpec // routing order
 	maxBody int64
 	trusted []netip.Prefix
@@ -165,8 +166,7 @@ func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, tr
 	if maxBody <= 0 {
 		maxBody = 1 << 20
 	}
-	w := &wiring{sources: map[string]*SourceSpec{}, series: map[string]*sourceSeries{}, sinks: snks,
-		maxBody: maxBody, trusted: trusted}
+	w := &wiring{sources: map[string]*SourceSpec{}, sinks: snks, maxBody: maxBody, trusted: trusted}
 	for i := range srcs {
 		s := &srcs[i]
 		if _, dup := w.sources[s.Source.Name()]; dup {
@@ -188,8 +188,8 @@ func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, tr
 	}
 	// Last, so that a wiring refused above leaves no series behind. (A
 	// configured source's series show in /metrics from the start, at zero.)
-	for name := range w.sources {
-		w.series[name] = e.metrics.sourceSeries(name)
+	for name, s := range w.sources {
+		s.series = e.metrics.sourceSeries(name)
 	}
 	return w, nil
 }

@@ -50,12 +50,8 @@ func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	writeAnswer(w, code, &ans)
 	if code == http.StatusOK {
-		ss := wr.series[name]
-		if ss == nil { // not built with the wiring (cannot happen today)
-			ss = e.metrics.sourceSeries(name)
-		}
-		ss.ok.Inc()
-		ss.intake.Observe(time.Since(start).Seconds())
+		src.series.ok.Inc()
+		src.series.intake.Observe(time.Since(start).Seconds())
 	} else {
 		e.metrics.webhooks.WithLabelValues(name, strconv.Itoa(code)).Inc()
 	}
@@ -107,17 +103,23 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	if err := src.Source.Verify(r.Context(), req); err != nil {
 		return e.verifyFailed(log, name, err)
 	}
-	in := incoming(src.Source, req, wr, lead.ViaWebhook)
-	res, err := e.o.Store.Commit(in)
-	for i := range in.Items { // stored (copied) or not, nothing refers to them now
-		jsonw.Recycle(in.Items[i].LeadJSON)
-	}
+	res, err := e.commit(incoming(src.Source, req, wr, lead.ViaWebhook))
 	if err != nil {
 		log.get().Error("commit failed; answering 503 so the provider retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	}
-	e.committed(name, res, e.log, attrs, wr.series[name])
+	e.committed(name, res, e.log, attrs, src.series)
 	return http.StatusOK, summarize(res)
+}
+
+// commit stores in and hands its lead buffers (see itemOf) back to the
+// pool: stored (copied) or not, nothing refers to them afterwards.
+func (e *Engine) commit(in *state.Incoming) ([]state.Result, error) {
+	res, err := e.o.Store.Commit(in)
+	for i := range in.Items {
+		jsonw.Recycle(in.Items[i].LeadJSON)
+	}
+	return res, err
 }
 
 func (e *Engine) tooLarge(log *reqLog, name string, max int64) (int, answer) {
@@ -237,11 +239,7 @@ type reqLog struct {
 
 func (r *reqLog) get() *slog.Logger {
 	if r.l == nil {
-		args := make([]any, len(r.attrs))
-		for i, a := range r.attrs {
-			args[i] = a
-		}
-		r.l = r.base.With(args...)
+		r.l = slog.New(r.base.Handler().WithAttrs(r.attrs))
 	}
 	return r.l
 }

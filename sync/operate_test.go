@@ -72,6 +72,40 @@ func TestReloadSwapsSinksAndKeepsRemovedQueues(t *testing.T) {
 	}
 }
 
+// A configured source's series that every accepted webhook touches show
+// from the start, at zero; a reload that is refused adds none for a source
+// it would have brought.
+func TestSourceSeriesFromTheStart(t *testing.T) {
+	h := start(t, nil, nil)
+	metrics := func() string {
+		resp, err := http.Get(h.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	text := metrics()
+	for _, want := range []string{
+		`leadsync_webhooks_total{code="200",source="hemnet"} 0`,
+		`leadsync_events_total{source="hemnet",status="accepted"} 0`,
+		`leadsync_intake_seconds_count{source="hemnet"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics before any webhook lack %s", want)
+		}
+	}
+	other, _ := hemnet.New(hemnet.Config{Name: "other", Keys: [][]byte{hemnetKey}})
+	if err := h.eng.Reload(&lsync.Built{Sources: []lsync.SourceSpec{{Source: other}},
+		Sinks: []lsync.SinkSpec{{Name: "x", Sink: newRecorder()}, {Name: "x", Sink: newRecorder()}}}, 0); err == nil {
+		t.Fatal("reload with a duplicate sink was accepted")
+	}
+	if text := metrics(); strings.Contains(text, `source="other"`) {
+		t.Error("a refused reload left series for its source")
+	}
+}
+
 func TestMetricsAfterTrafficCarryNoPersonalData(t *testing.T) {
 	rec := newRecorder()
 	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, nil)

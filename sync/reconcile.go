@@ -175,7 +175,7 @@ func (r *reconciler) commitPage(log *slog.Logger, source string, pg providers.Pa
 	}
 	found := 0
 	if len(in.Items) > 0 {
-		res, err := r.e.o.Store.Commit(in)
+		res, err := r.e.commit(in)
 		if err != nil {
 			return 0, fmt.Errorf("commit page: %w", err)
 		}
@@ -184,7 +184,11 @@ func (r *reconciler) commitPage(log *slog.Logger, source string, pg providers.Pa
 				found++
 			}
 		}
-		r.e.committed(source, res, log, nil, nil)
+		var ss *sourceSeries
+		if spec := w.sources[source]; spec != nil {
+			ss = spec.series
+		}
+		r.e.committed(source, res, log, nil, ss)
 		r.e.metrics.reconcileNew.WithLabelValues(source).Add(float64(found))
 	}
 	if !pg.MaxModified.IsZero() {
