@@ -73,11 +73,6 @@ func (s *Store) Commit(in *Incoming) ([]Result, error) {
 			if err != nil {
 				return fmt.Errorf("commit event: %w", err)
 			}
-			if r.Status == lead.StatusDuplicate {
-				// A retry writes no record of its own, but status counts
-				// it, and the count outlives a restart.
-				s.stats.count(in.Raw.Source, r.Status)
-			}
 			res[i] = r
 			wroteRaw = wroteRaw || r.Status != lead.StatusDuplicate
 		}
@@ -146,7 +141,10 @@ func (p *prepared) record(source string, it *Item, rawKey []byte, received int64
 func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, p *prepared, rawKey []byte, received int64) (Result, error) {
 	ev := &it.Event
 	evID := p.evID
+	// A duplicate writes no event of its own, but status counts it, and
+	// the count outlives a restart.
 	if pk, prev := s.dedupeGet(tx, evID); prev != nil {
+		s.stats.count(source, lead.StatusDuplicate)
 		return duplicateOf(pk, prev, evID), nil
 	}
 	vkID := p.vkID
@@ -155,6 +153,7 @@ func (s *Store) commitItem(tx *bolt.Tx, source string, it *Item, p *prepared, ra
 			// The same change seen another way (webhook and poll): remember
 			// this event key too, so its retries are quick duplicates.
 			r := duplicateOf(pk, prev, evID)
+			s.stats.count(source, lead.StatusDuplicate)
 			rec := dedupeRecord{EventID: evID, Status: lead.StatusDuplicate, LeadID: r.LeadID, Received: received}
 			return r, s.dedupePut(tx, &rec)
 		}
@@ -273,13 +272,17 @@ func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body, ref []byte, 
 // touches it (see writer.commit), between reset and flush of one
 // transaction.
 type statBatch struct {
-	n    map[string]uint64 // source + "\x00" + status → events
-	last map[string]int64  // source → newest received time
+	n    map[statKey]uint64 // events by source and status
+	last map[string]int64   // source → newest received time
 }
+
+// statKey is a key of the stats bucket: source + "\x00" + status. (A
+// struct rather than the joined string: no allocation per event.)
+type statKey struct{ source, status string }
 
 func (b *statBatch) reset() {
 	if b.n == nil {
-		b.n, b.last = make(map[string]uint64), make(map[string]int64)
+		b.n, b.last = make(map[statKey]uint64), make(map[string]int64)
 	}
 	clear(b.n)
 	clear(b.last)
@@ -295,16 +298,14 @@ func (b *statBatch) add(source, status string, at int64) {
 
 // count counts one event of status for source without making it the
 // source's last event (a duplicate: the event it repeats was that).
-func (b *statBatch) count(source, status string) { b.n[source+"\x00"+status]++ }
+func (b *statBatch) count(source, status string) { b.n[statKey{source, status}]++ }
 
 // flush adds the counts to the stats bucket and remembers each source's
 // last event.
 func (b *statBatch) flush(tx *bolt.Tx) error {
-	if len(b.n) == 0 && len(b.last) == 0 {
-		return nil
-	}
 	sb := tx.Bucket(bStats)
-	for k, add := range b.n {
+	for sk, add := range b.n {
+		k := sk.source + "\x00" + sk.status
 		var n uint64
 		if v := sb.Get([]byte(k)); len(v) == 8 {
 			n = binary.BigEndian.Uint64(v)
