@@ -15,7 +15,7 @@ import (
 // a shared key (Hemnet, Rechat, generic). They live here so that the one
 // subtle part, comparing in constant time, is written and tested once.
 
-// ErrNoMatch is returned by MatchHMACSHA256Hex for well-formed signatures
+// ErrNoMatch is returned by HMACKeys.MatchHex for well-formed signatures
 // that match no configured key: a wrong or rotated-away key, or a body
 // altered in transit.
 var ErrNoMatch = errors.New("signature matches no configured key")
@@ -36,26 +36,6 @@ func hmacSHA256(key, msg []byte) []byte {
 	return m.Sum(nil)
 }
 
-// MatchHMACSHA256 reports whether any of sigs is HMAC-SHA256(k, msg) for any
-// k in keys. Each MAC is computed once per key and compared with hmac.Equal,
-// and every pair is compared even after a match, so that timing reveals
-// neither the MAC nor which key or signature matched. sigs are raw bytes;
-// decode them from the header's encoding first (see MatchHMACSHA256Hex).
-func MatchHMACSHA256(keys [][]byte, msg []byte, sigs [][]byte) bool {
-	return match(len(keys), func(i int) []byte { return hmacSHA256(keys[i], msg) }, sigs)
-}
-
-func match(nkeys int, mac func(i int) []byte, sigs [][]byte) bool {
-	ok := false
-	for i := range nkeys {
-		m := mac(i)
-		for _, s := range sigs {
-			ok = hmac.Equal(m, s) || ok // hmac.Equal first: never short-circuited
-		}
-	}
-	return ok
-}
-
 // HMACKeys are the keys a source's HMAC-SHA256 signatures may be made with,
 // each with a pool of MAC states: hmac.New hashes the padded key and makes
 // half a dozen allocations, on every request, while a state that was used
@@ -63,13 +43,12 @@ func match(nkeys int, mac func(i int) []byte, sigs [][]byte) bool {
 // its HMACKeys once (they live as long as its configuration), so a key
 // rotated away leaves memory with the source that held it.
 type HMACKeys struct {
-	keys  [][]byte
-	pools []sync.Pool
+	pools []sync.Pool // one per key
 }
 
 // NewHMACKeys keeps keys (not copied: the caller hands them over).
 func NewHMACKeys(keys [][]byte) *HMACKeys {
-	h := &HMACKeys{keys: keys, pools: make([]sync.Pool, len(keys))}
+	h := &HMACKeys{pools: make([]sync.Pool, len(keys))}
 	for i := range h.pools {
 		k := keys[i]
 		h.pools[i].New = func() any { return hmac.New(sha256.New, k) }
@@ -77,7 +56,7 @@ func NewHMACKeys(keys [][]byte) *HMACKeys {
 	return h
 }
 
-// sum is HMAC-SHA256(keys[i], msg).
+// sum is HMAC-SHA256(key i, msg).
 func (h *HMACKeys) sum(i int, msg []byte) []byte {
 	m := h.pools[i].Get().(hash.Hash)
 	m.Reset()
@@ -87,23 +66,17 @@ func (h *HMACKeys) sum(i int, msg []byte) []byte {
 	return out
 }
 
-// MatchHex is MatchHMACSHA256Hex with these keys.
-func (h *HMACKeys) MatchHex(msg []byte, sigsHex []string) error {
-	return matchHex(len(h.keys), func(i int) []byte { return h.sum(i, msg) }, sigsHex)
-}
-
-// MatchHMACSHA256Hex is MatchHMACSHA256 for hex-encoded signatures (either
-// case), as Hemnet and Rechat send them. It returns nil when one matches.
-// Otherwise its one-line error says why, naming signatures by position and
-// never echoing them: malformed ones (not hex, not 32 bytes) are reported
-// first, since they point at a sender bug rather than a wrong key; when all
-// are well-formed it is ErrNoMatch. A malformed entry does not stop a
+// MatchHex reports whether any of sigsHex, hex-encoded (either case) as
+// Hemnet and Rechat send them, is HMAC-SHA256(k, msg) for any of the keys:
+// nil when one matches. Each MAC is computed once per key and compared with
+// hmac.Equal, and every pair is compared even after a match, so that timing
+// reveals neither the MAC nor which key or signature matched. Otherwise its
+// one-line error says why, naming signatures by position and never echoing
+// them: malformed ones (not hex, not 32 bytes) are reported first, since
+// they point at a sender bug rather than a wrong key; when all are
+// well-formed it is ErrNoMatch. A malformed entry does not stop a
 // well-formed one from matching, so that a sender mid-rotation still passes.
-func MatchHMACSHA256Hex(keys [][]byte, msg []byte, sigsHex []string) error {
-	return matchHex(len(keys), func(i int) []byte { return hmacSHA256(keys[i], msg) }, sigsHex)
-}
-
-func matchHex(nkeys int, mac func(i int) []byte, sigsHex []string) error {
+func (h *HMACKeys) MatchHex(msg []byte, sigsHex []string) error {
 	if len(sigsHex) == 0 {
 		return errors.New("no signature")
 	}
@@ -123,7 +96,14 @@ func matchHex(nkeys int, mac func(i int) []byte, sigsHex []string) error {
 			sigs = append(sigs, s)
 		}
 	}
-	if match(nkeys, mac, sigs) {
+	ok := false
+	for i := range h.pools {
+		mac := h.sum(i, msg)
+		for _, s := range sigs {
+			ok = hmac.Equal(mac, s) || ok // hmac.Equal first: never short-circuited
+		}
+	}
+	if ok {
 		return nil
 	}
 	if n := len(reasons); n > maxReasons {
