@@ -45,6 +45,9 @@ const (
 	idDigits   = len(templateID) - len(idPrefix)
 )
 
+// benchID is the contact id of sequence number n, in the template's form.
+func benchID(n int64) string { return fmt.Sprintf("%s%0*d", idPrefix, idDigits, n) }
+
 // newRawConn builds the request template for the webhook URL u.
 func newRawConn(u string) (*rawConn, error) {
 	pu, err := url.Parse(u)

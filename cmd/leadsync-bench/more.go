@@ -124,7 +124,7 @@ func (b *bench) steady(p *proc, rate int, d time.Duration, note func(string, tim
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			id := fmt.Sprintf("bench-%012d", b.seq.Add(1))
+			id := benchID(b.seq.Add(1))
 			t0 := time.Now()
 			if code, err := b.post(p, id); err == nil && code == 200 {
 				note(id, t0)
@@ -143,7 +143,7 @@ func (b *bench) saturate(p *proc, conns int, d time.Duration, note func(string, 
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
-				id := fmt.Sprintf("bench-%012d", b.seq.Add(1))
+				id := benchID(b.seq.Add(1))
 				t0 := time.Now()
 				if code, err := b.post(p, id); err == nil && code == 200 {
 					note(id, t0)
