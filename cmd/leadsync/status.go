@@ -23,7 +23,9 @@ and per reconciled customer: last run, cursor, applicants seen, leads found only
 reconciliation.
 
 Talks to the running daemon over its admin socket; with the daemon stopped it reads
-the store directly (then the in-memory figures — rejected, last success/error — are empty).`,
+the store directly. Then the figures a running daemon keeps in memory since its start
+are empty: rejected, each sink's last success and last error, and reconciliation's
+last run, last error, applicants seen and leads found only by reconciliation.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, cfg, closeFn, err := adminFor(g, readOnly)
