@@ -245,6 +245,9 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	m.deliverySecs.WithLabelValues(d.name).Observe(took.Seconds())
 	var status string // what became of the attempt, for the tail
 	defer func() {
+		if !d.e.tail.active() {
+			return
+		}
 		d.e.tail.publish(TailEvent{Time: now.UTC(), Kind: "delivery", Source: l.Source.Name, EventID: e.EventID,
 			LeadID: e.LeadID, Sink: d.name, Status: status, Attempt: e.Attempt + 1,
 			Took: took.Round(time.Millisecond).String(), Reason: logText(errText(err), err)})

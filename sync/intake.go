@@ -196,8 +196,10 @@ func (e *Engine) committed(source string, res []state.Result, log *slog.Logger, 
 		} else {
 			e.metrics.events.WithLabelValues(source, r.Status).Inc()
 		}
-		e.tail.publish(TailEvent{Time: e.now().UTC(), Kind: "event", Source: source, EventID: r.EventID,
-			LeadID: r.LeadID, Status: r.Status, Reason: r.Reason, Sinks: r.Sinks})
+		if e.tail.active() {
+			e.tail.publish(TailEvent{Time: e.now().UTC(), Kind: "event", Source: source, EventID: r.EventID,
+				LeadID: r.LeadID, Status: r.Status, Reason: r.Reason, Sinks: r.Sinks})
+		}
 		var level slog.Level
 		var msg string
 		var extra slog.Attr

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,7 +30,12 @@ type TailEvent struct {
 type hub struct {
 	mu   stdsync.Mutex
 	subs map[chan TailEvent]*int
+	n    atomic.Int32 // len(subs), read without mu
 }
+
+// active reports whether anyone is tailing, so that intake and dispatch make
+// no TailEvent (and take no lock shared by every request) when nobody is.
+func (h *hub) active() bool { return h.n.Load() > 0 }
 
 func (h *hub) publish(ev TailEvent) {
 	h.mu.Lock()
@@ -54,10 +60,12 @@ func (e *Engine) Tail(ctx context.Context, fn func(TailEvent) error) error {
 		e.tail.subs = map[chan TailEvent]*int{}
 	}
 	e.tail.subs[ch] = &dropped
+	e.tail.n.Store(int32(len(e.tail.subs)))
 	e.tail.mu.Unlock()
 	defer func() {
 		e.tail.mu.Lock()
 		delete(e.tail.subs, ch)
+		e.tail.n.Store(int32(len(e.tail.subs)))
 		e.tail.mu.Unlock()
 	}()
 	for {
