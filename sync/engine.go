@@ -260,12 +260,9 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	}
 	e.log.Info("draining", "deadline", e.o.Drain.String())
 	deadline := time.Now().Add(e.o.Drain)
-	sctx, cancel := context.WithDeadline(context.Background(), deadline)
-	if serr := srv.Shutdown(sctx); serr != nil {
-		e.log.Warn("http shutdown", "err", serr)
-		srv.Close()
-	}
-	cancel()
+	// The listener stays open while deliveries drain: new webhooks and
+	// /readyz answer 503 meanwhile (a provider retries it, a health check
+	// sees the drain), rather than a refused connection.
 	e.recon.halt()
 	e.mu.Lock()
 	e.running = false
@@ -273,6 +270,17 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	stopDispatch()
 	<-pruneDone
 	e.waitLoops(deadline, cancelDeliveries)
+	// Requests in flight get their answers: those that passed the drain
+	// check before it was set finish their commits (milliseconds), the rest
+	// answer 503 at once. The grace is the server's own, not what is left of
+	// the drain, which slow deliveries may have used up: an answer is never
+	// cut off after its commit.
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	if serr := srv.Shutdown(sctx); serr != nil {
+		e.log.Warn("http shutdown", "err", serr)
+		srv.Close()
+	}
+	cancel()
 	e.mu.Lock()
 	for _, d := range e.disp {
 		d.closeSink()
@@ -281,6 +289,10 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	e.closers.Wait()
 	return err
 }
+
+// shutdownGrace bounds how long, once deliveries have drained, the HTTP
+// server waits for the requests in flight to be answered.
+const shutdownGrace = 5 * time.Second
 
 // orDefault returns d, or def when d is not positive.
 func orDefault(d, def time.Duration) time.Duration {

@@ -278,6 +278,93 @@ func TestStoreUnavailableAnswers503(t *testing.T) {
 	}
 }
 
+// TestDrainAnswers503 stops the engine while a delivery hangs: through the
+// drain, the listener stays open and says so (readyz and new webhooks answer
+// 503 with Retry-After, and the connection is closed after the answer)
+// rather than refusing connections; the hung delivery is cancelled at the
+// drain deadline and stays queued.
+func TestDrainAnswers503(t *testing.T) {
+	rec := newRecorder()
+	started := make(chan struct{}, 1)
+	rec.answer = func(d sinks.Delivery, n int) error {
+		started <- struct{}{}
+		time.Sleep(time.Hour) // never answers; the drain cancels the attempt's context
+		return nil
+	}
+	hang := &ctxSink{rec: rec}
+	h := start(t, []lsync.SinkSpec{{Name: "hang", Sink: hang, Delivery: fast}}, nil)
+	body := hemnet.Sample("c-drain")
+	if code, m := post(t, h.url+"/webhooks/hemnet", body, signed(body)); code != 200 {
+		t.Fatalf("before the drain: %d %v", code, m)
+	}
+	<-started
+	stopped := make(chan struct{})
+	go func() { h.stop(); close(stopped) }()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(h.url + "/readyz")
+		if err != nil {
+			t.Fatalf("readyz during the drain: %v (want a 503, not a refused connection)", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz still %d after stop", resp.StatusCode)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	body = hemnet.Sample("c-during")
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/hemnet", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range signed(body) {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("webhook during the drain: %v (want a 503)", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !resp.Close {
+		t.Fatalf("webhook during the drain: %d, Retry-After %q, close %v; want 503, a Retry-After, Connection: close",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine did not stop after its drain deadline")
+	}
+	if _, err := http.Get(h.url + "/readyz"); err == nil {
+		t.Fatal("the listener is still open after Run returned")
+	}
+	sks, err := h.store.Sinks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sks) != 1 || sks[0].Pending != 1 {
+		t.Fatalf("queues after the drain = %+v, want the hung sink's one entry still pending", sks)
+	}
+}
+
+// ctxSink hands deliveries to rec but returns when the attempt's context
+// ends, as a real sink's HTTP call does.
+type ctxSink struct{ rec *recorder }
+
+func (s *ctxSink) Deliver(ctx context.Context, d sinks.Delivery) error {
+	done := make(chan error, 1)
+	go func() { done <- s.rec.Deliver(ctx, d) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *ctxSink) Close() error { return s.rec.Close() }
+
 func TestSinkOutageThenRecoveryAndPermanentFailure(t *testing.T) {
 	rec := newRecorder()
 	var down stdsync.Mutex

@@ -72,6 +72,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	attrs := []slog.Attr{slog.String("source", name), slog.String("request_id", reqID)}
 	log := &reqLog{base: e.log, attrs: attrs}
 	if e.draining.Load() {
+		w.Header().Set("Connection", "close") // the listener closes once deliveries have drained
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "shutting down"}
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
