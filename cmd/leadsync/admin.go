@@ -23,12 +23,20 @@ const (
 // a daemon answers there, else the store opened directly. close releases
 // what it opened.
 func adminFor(g *globals, need access) (a lsync.Admin, cfg *config.Config, close func(), err error) {
-	cfg, err = loadConfig(g)
+	// The running daemon has read the secrets; this shell may not be able
+	// to (systemd credentials, the unit's environment), and needs them only
+	// to build sources and sinks for an offline engine.
+	cfg, err = loadLayout(g)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if c, ok := lsync.Dial(cfg.AdminSocket); ok {
 		return c, cfg, func() {}, nil
+	}
+	if need == engine {
+		if cfg, err = loadConfig(g); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	st, err := state.Open(cfg.StateDir, state.Options{ReadOnly: need == readOnly})
 	if errors.Is(err, state.ErrLocked) {

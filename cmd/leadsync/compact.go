@@ -19,7 +19,7 @@ then renamed over it). Stop the daemon first; run it as the daemon's user
 (sudo -u leadsync leadsync compact) so the file keeps its owner.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(g)
+			cfg, err := loadLayout(g)
 			if err != nil {
 				return err
 			}

@@ -23,7 +23,7 @@ attempt (delivered, retry, dead, interrupted), until interrupted. Lines carry id
 never personal data; look a lead up in a sink or with "leadsync dlq show".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(g)
+			cfg, err := loadLayout(g)
 			if err != nil {
 				return err
 			}

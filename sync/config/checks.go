@@ -115,7 +115,7 @@ func (c *checker) requiredURL(path, v string) {
 // whsec checks a Standard Webhooks secret: "whsec_" and base64. The message
 // never quotes the value.
 func (c *checker) whsec(path string, s Secret) {
-	if !s.IsSet() {
+	if !s.IsSet() || !s.known() {
 		return
 	}
 	rest, ok := strings.CutPrefix(s.Reveal(), "whsec_")

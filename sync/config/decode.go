@@ -28,6 +28,7 @@ type decoder struct {
 	bad    map[string]bool     // paths whose value could not be decoded
 	active map[*yaml.Node]bool // anchors being expanded, to stop alias cycles
 	budget int
+	layout bool // LoadLayout: referenced secrets are not read
 }
 
 // loc is where a path sits in the file and what kind of node it holds.
@@ -142,7 +143,7 @@ func (d *decoder) decodeUnmarshaler(n *yaml.Node, v reflect.Value, path string) 
 		}
 		return
 	}
-	if v.Type() == secretType {
+	if v.Type() == secretType && !d.layout {
 		if err := v.Addr().Interface().(*Secret).resolve(); err != nil {
 			d.fail(n.Line, path, err.Error())
 		}

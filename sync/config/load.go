@@ -43,7 +43,17 @@ func FindPath(flag string) string {
 // Load reads, decodes, resolves, defaults and validates the config file at
 // path. On failure it returns a nil Config and an *Errors listing every
 // problem found.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return load(path, true) }
+
+// LoadLayout is Load without reading the secrets the file refers to
+// ({env:}, {file:}, {credential:}): they stay unread (Reveal returns ""),
+// and only what can be checked without their values is. It is for the
+// commands that only need where the daemon keeps its state and admin
+// socket, run from a shell that has none of the daemon's credentials
+// (systemd's $CREDENTIALS_DIRECTORY, its environment).
+func LoadLayout(path string) (*Config, error) { return load(path, false) }
+
+func load(path string, secrets bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -52,7 +62,7 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, &Errors{{File: path, Msg: "cannot read: " + err.Error()}}
 	}
-	cfg, err := Parse(path, data)
+	cfg, err := parse(path, data, secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +75,11 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load for a file already in memory; name is used in messages.
 // Path is left empty.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, true) }
+
+func parse(name string, data []byte, secrets bool) (*Config, error) {
 	d := newDecoder(name)
+	d.layout = !secrets
 	root := parseYAML(d, data)
 	if len(d.errs) > 0 {
 		return nil, &d.errs

@@ -33,6 +33,7 @@ type secretRef struct {
 	kind  string // inline | env | file | credential
 	name  string // variable, path or credential name; "" when inline
 	value string
+	read  bool // value holds what the reference names (see LoadLayout)
 }
 
 // mask is what a set Secret prints as.
@@ -62,6 +63,11 @@ func (s Secret) Reveal() string {
 
 // IsSet reports whether the secret was given at all.
 func (s Secret) IsSet() bool { return s.ref != nil }
+
+// known reports whether the value is at hand: not set, inline, or a
+// reference that was read (LoadLayout reads none). Checks of the value
+// skip a secret that is not.
+func (s Secret) known() bool { return s.ref == nil || s.ref.kind == "inline" || s.ref.read }
 
 // Source says where the value comes from, without the value: "inline",
 // "env:NAME", "file:PATH" or "credential:NAME"; "" when not set.
@@ -176,7 +182,7 @@ func (s *Secret) resolve() error {
 	if err != nil {
 		return err
 	}
-	s.ref.value = v
+	s.ref.value, s.ref.read = v, true
 	return nil
 }
 

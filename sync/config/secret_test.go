@@ -178,3 +178,45 @@ func TestSecretZero(t *testing.T) {
 		t.Error(`NewSecret("") is set`)
 	}
 }
+
+// TestLoadLayout loads a file whose secrets this process cannot read: Load
+// names each, LoadLayout leaves them unread and checks everything else.
+func TestLoadLayout(t *testing.T) {
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	path := filepath.Join(t.TempDir(), "leadsync.yaml")
+	body := `state_dir: /var/lib/leadsync-test
+admin_socket: /run/leadsync-test/admin.sock
+sources:
+  - {name: hemnet, provider: hemnet, keys: [{credential: hemnet-key}]}
+  - {name: rechat, provider: rechat, key: {env: LEADSYNC_TEST_UNSET_RECHAT}, keys: [{credential: rechat-next}]}
+sinks:
+  - {name: crm, type: webhook, url: "https://crm.example/hook", secret: {env: LEADSYNC_TEST_UNSET_WHSEC}}
+`
+	writeFile(t, path, body)
+	_, err := Load(path)
+	var errs *Errors
+	if !errors.As(err, &errs) || len(*errs) != 4 {
+		t.Fatalf("Load: %v, want the 4 unreadable secrets", err)
+	}
+	cfg, err := LoadLayout(path)
+	if err != nil {
+		t.Fatalf("LoadLayout: %v", err)
+	}
+	if cfg.StateDir != "/var/lib/leadsync-test" || cfg.AdminSocket != "/run/leadsync-test/admin.sock" || cfg.Path != path {
+		t.Fatalf("LoadLayout: state_dir %q, admin_socket %q, path %q", cfg.StateDir, cfg.AdminSocket, cfg.Path)
+	}
+	if s := cfg.Sinks[0].Secret; !s.IsSet() || s.Reveal() != "" || s.Source() != "env:LEADSYNC_TEST_UNSET_WHSEC" {
+		t.Fatalf("unread secret: set %v, value %q, source %q", s.IsSet(), s.Reveal(), s.Source())
+	}
+
+	// What does not depend on a secret's value is still checked.
+	writeFile(t, path, strings.Replace(body, "admin_socket:", "admin_sockett:", 1))
+	if _, err := LoadLayout(path); err == nil || !strings.Contains(err.Error(), "admin_sockett") {
+		t.Fatalf("LoadLayout of a misspelt key: %v", err)
+	}
+	// An inline value is at hand, and still checked.
+	writeFile(t, path, strings.Replace(body, "{env: LEADSYNC_TEST_UNSET_WHSEC}", "not-a-whsec", 1))
+	if _, err := LoadLayout(path); err == nil || !strings.Contains(err.Error(), "whsec_") {
+		t.Fatalf("LoadLayout of an inline secret that is not whsec_: %v", err)
+	}
+}
