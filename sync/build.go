@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -80,8 +81,13 @@ func genericConfig(c config.Source, secrets bool) (generic.Config, error) {
 	sig := c.Signature
 	gc := generic.Config{Name: c.Name, Header: sig.Header, Prefix: sig.Prefix, Encoding: sig.Encoding,
 		Algorithm: sig.Algorithm, Signed: sig.Signed, TimestampHeader: sig.TimestampHeader,
-		TimestampUnit: sig.TimestampUnit, IDHeader: sig.IDHeader, MaxClockSkew: defaultSkew,
+		TimestampUnit: sig.TimestampUnit, IDHeader: sig.IDHeader,
 		EventID: c.EventID, EventTime: c.EventTime, Type: c.Type, Types: c.Types, Each: c.Each, Fields: c.Fields}
+	// A window needs a timestamp to check: a signature without one gets
+	// none unless the config sets one (which check then refuses).
+	if sig.TimestampHeader != "" || sig.Scheme == config.SchemeStandardWebhooks {
+		gc.MaxClockSkew = defaultSkew
+	}
 	if c.MaxClockSkew != nil {
 		gc.MaxClockSkew = c.MaxClockSkew.D()
 	}
@@ -276,24 +282,39 @@ func keys[V any](m map[string]V) string {
 const defaultSkew = 10 * time.Minute
 
 // CheckSupported reports, without building anything, every source provider
-// and sink type of cfg that this build cannot run.
+// and sink type of cfg that this build cannot run, and every problem their
+// own checks find (a generic source's pointers, a CRM sink's field mapping):
+// a *config.Errors, each located at its key's line as Load locates its own.
 func CheckSupported(cfg *config.Config) error {
-	var errs []error
+	var errs config.Errors
+	add := func(base string, err error) {
+		for _, e := range leaves(err) {
+			path, msg := base, e.Error()
+			// A builder names the key it refuses first ("fields.emale:
+			// unknown field"): locate the message there.
+			if k, rest, ok := strings.Cut(msg, ": "); ok && keyPath.MatchString(k) {
+				path, msg = base+"."+k, rest
+			}
+			errs = append(errs, cfg.Problem(path, msg))
+		}
+	}
 	for i, s := range cfg.Sources {
+		base := fmt.Sprintf("sources[%d]", i)
 		if sourceBuilders[s.Provider] == nil {
-			errs = append(errs, fmt.Errorf("sources[%d].provider: %q is not supported by this build (supported: %s)", i, s.Provider, keys(sourceBuilders)))
+			add(base, fmt.Errorf("provider: %q is not supported by this build (supported: %s)", s.Provider, keys(sourceBuilders)))
 			continue
 		}
 		// Source constructors do no I/O: building one runs the provider's
 		// own checks (e.g. a generic source's pointers and field names).
 		if _, err := buildSource(s, env{log: slog.New(slog.DiscardHandler)}); err != nil {
-			errs = append(errs, fmt.Errorf("sources[%d] %q: %w", i, s.Name, err))
+			add(base, err)
 		}
 	}
 	for i, s := range cfg.Sinks {
+		base := fmt.Sprintf("sinks[%d]", i)
 		build := sinkBuilders[s.Type]
 		if build == nil {
-			errs = append(errs, fmt.Errorf("sinks[%d].type: %q is not supported by this build (supported: %s)", i, s.Type, keys(sinkBuilders)))
+			add(base, fmt.Errorf("type: %q is not supported by this build (supported: %s)", s.Type, keys(sinkBuilders)))
 			continue
 		}
 		if s.Type == config.SinkFile {
@@ -303,12 +324,32 @@ func CheckSupported(cfg *config.Config) error {
 		// checks (e.g. a CRM's field mapping).
 		sk, err := build(s, slog.New(slog.DiscardHandler))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("sinks[%d] %q: %w", i, s.Name, err))
+			add(base, err)
 			continue
 		}
 		sk.Close()
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	errs.Sort()
+	return &errs
+}
+
+// keyPath is a config key path as a builder's message starts with it:
+// external_id_field, fields.email, properties, signature.secrets[1].
+var keyPath = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z0-9_]+|\[[0-9]+\])*$`)
+
+// leaves splits an errors.Join (at any depth) into the errors it joined.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // BuildSource builds one configured source on its own (for send-test).

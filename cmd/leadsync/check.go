@@ -27,7 +27,7 @@ systemd's ExecReload runs this before sending HUP, so a broken config fails the 
 				return exitError{code: 1}
 			}
 			if err := lsync.CheckSupported(cfg); err != nil {
-				fmt.Fprintf(g.errw, "%s: %v\n", path, err)
+				printConfigErrors(g, err)
 				return exitError{code: 1}
 			}
 			for _, w := range cfg.Warnings() {

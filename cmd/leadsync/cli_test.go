@@ -58,6 +58,45 @@ sinks:
 		}
 	}
 
+	// The providers' and sinks' own checks, which run once the file is
+	// otherwise valid, are printed the same way, each at its line. A generic
+	// source with no timestamp in its signature gets no clock window (it
+	// used to be refused for the default max_clock_skew it never wrote).
+	own := `sources:
+  - name: site
+    provider: generic
+    signature: {header: X-Sig, secret: abc}
+    event_id: /id
+    fields:
+      emale: /email
+sinks:
+  - name: sf
+    type: salesforce
+    instance_url: https://agency.my.salesforce.com
+    client_id: a
+    client_secret: b
+    external_id_field: "bad field!"
+`
+	os.WriteFile(path, []byte(own), 0o600)
+	out, code = runCLI(t, dir, nil, "check", "--config", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{
+		path + ":7: sources[0].fields.emale: unknown field",
+		path + `:14: sinks[0].external_id_field: "bad field!" is not a Salesforce API name`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "max_clock_skew") {
+		t.Errorf("a generic source without a timestamp is refused for a clock window it never asked for:\n%s", out)
+	}
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("%d lines, want the 2 problems:\n%s", n, out)
+	}
+
 	good := filepath.Join(dir, "good.yaml")
 	writeConfigTo(t, good, dir)
 	if out, code := runCLI(t, dir, nil, "check", "--config", good); code != 0 || !strings.Contains(out, "ok") {

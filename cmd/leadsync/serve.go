@@ -76,6 +76,13 @@ func serve(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
+	if !cfg.Demo {
+		// As check prints them: every problem, each at its line.
+		if err := lsync.CheckSupported(cfg); err != nil {
+			printConfigErrors(g, err)
+			return exitError{code: 1}
+		}
+	}
 	tuneGC()
 	tuneProcs()
 	log, level := newLogger(cfg)

@@ -199,8 +199,11 @@ func New(c Config) (*Sink, error) {
 	if err := checkCredentials(c); err != nil {
 		return nil, err
 	}
-	if !apiName(c.ExternalIDField) {
+	switch {
+	case c.ExternalIDField == "":
 		return nil, errors.New("external_id_field: required, the API name of a Lead field marked External ID (e.g. LeadSync_Id__c)")
+	case !apiName(c.ExternalIDField):
+		return nil, fmt.Errorf("external_id_field: %q is not a Salesforce API name (letters, digits and underscores, starting with a letter, e.g. LeadSync_Id__c)", c.ExternalIDField)
 	}
 	version := orString(c.APIVersion, DefaultAPIVersion)
 	if !apiVersion(version) {

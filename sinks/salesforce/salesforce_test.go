@@ -365,7 +365,7 @@ func TestConfigErrors(t *testing.T) {
 		{"no client id", with(func(c *salesforce.Config) { c.ClientID = "" }), "client_id: required"},
 		{"no secret", with(func(c *salesforce.Config) { c.ClientSecret = "" }), "client_secret: required"},
 		{"no external id", with(func(c *salesforce.Config) { c.ExternalIDField = "" }), "external_id_field: required"},
-		{"bad external id", with(func(c *salesforce.Config) { c.ExternalIDField = "LeadSync Id" }), "external_id_field:"},
+		{"bad external id", with(func(c *salesforce.Config) { c.ExternalIDField = "LeadSync Id" }), `external_id_field: "LeadSync Id" is not a Salesforce API name`},
 		{"external id mapped", with(func(c *salesforce.Config) { c.Properties = map[string]string{"source.entity_id": externalField} }), "external_id_field"},
 		{"external id constant", with(func(c *salesforce.Config) { c.Constants = map[string]string{externalField: "x"} }), "external_id_field"},
 		{"bad version", with(func(c *salesforce.Config) { c.APIVersion = "62" }), "api_version:"},

@@ -118,8 +118,12 @@ func (s *Source) applyDefaults(path string, isSet func(string) bool) {
 			s.Topics = append([]string(nil), DefaultRechatTopics...)
 		}
 	case ProviderGeneric:
-		orPointer(&s.MaxClockSkew, DefaultMaxClockSkew)
 		s.Signature.applyDefaults()
+		// A window needs a timestamp to check: a signature without one
+		// (signed {body}, no timestamp_header) gets none by default.
+		if s.Signature.TimestampHeader != "" {
+			orPointer(&s.MaxClockSkew, DefaultMaxClockSkew)
+		}
 	}
 }
 

@@ -58,6 +58,30 @@ func (e *Errors) Unwrap() []error {
 	return out
 }
 
+// Problem is a problem found in a loaded config after Load (a provider's or
+// sink's own checks, say), located like Load's own: at the line of path in
+// the file, or of its nearest enclosing key when path itself is not written
+// (a default). path is a key as Error prints it, e.g. sources[0].fields.email.
+func (c *Config) Problem(path, msg string) Error {
+	e := Error{File: c.file, Path: path, Msg: msg}
+	if e.File == "" {
+		e.File = c.Path
+	}
+	for p := path; c.lines != nil; p = parent(p) {
+		if l, ok := c.lines[p]; ok {
+			e.Line = l
+			break
+		}
+		if p == "" {
+			break
+		}
+	}
+	return e
+}
+
+// Sort orders problems by line, as Load lists its own.
+func (e *Errors) Sort() { e.sort() }
+
 // add records one problem.
 func (e *Errors) add(file string, line int, path, msg string) {
 	*e = append(*e, Error{File: file, Line: line, Path: path, Msg: msg})
