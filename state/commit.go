@@ -250,16 +250,22 @@ func enqueue(tx *bolt.Tx, sink, leadID, evID, delivID string, body, ref []byte, 
 		return err
 	}
 	sb.outbox.FillPercent = 0.95
-	key := timeKey(time.Unix(0, due), delivID)
 	e := Entry{ID: delivID, LeadID: leadID, EventID: evID, Created: due, Ref: ref, Lead: body}
 	if single {
-		return putJSON(sb.outbox, key, &e)
+		return putJSON(sb.outbox, timeKey(time.Unix(0, due), delivID), &e)
 	}
 	if old := sb.pending.Get([]byte(leadID)); old != nil {
+		// The entry replaced may be waiting for the sink (backoff after a
+		// 5xx, a Retry-After): the newer version goes to the same sink and
+		// waits as long.
+		if len(old) >= 8 {
+			due = max(due, int64(binary.BigEndian.Uint64(old[:8])))
+		}
 		if err := sb.outbox.Delete(old); err != nil {
 			return err
 		}
 	}
+	key := timeKey(time.Unix(0, due), delivID)
 	if err := putJSON(sb.outbox, key, &e); err != nil {
 		return err
 	}

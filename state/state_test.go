@@ -232,6 +232,32 @@ func TestRescheduleOfSupersededEntryDropsIt(t *testing.T) {
 	}
 }
 
+// TestSupersedingKeepsTheWait: a newer version that replaces an entry the
+// sink asked to wait for (Retry-After, or backoff after a 5xx) waits as long:
+// it goes to the same sink, which is no readier for it.
+func TestSupersedingKeepsTheWait(t *testing.T) {
+	s, _ := statetest.Open(t, state.Options{})
+	commit1(t, s, incoming("reapit", "v1", "A1", t0, "a"))
+	e := due(t, s, "a")[0]
+	later := t0.Add(2 * time.Hour)
+	done, waitDone := wait(t)
+	if err := s.Reschedule("a", &e, later, "429 Too Many Requests", 429, done); err != nil {
+		t.Fatal(err)
+	}
+	waitDone()
+	commit1(t, s, incoming("reapit", "v2", "A1", t0.Add(time.Second), "a"))
+	if got := due(t, s, "a"); len(got) != 0 {
+		t.Fatalf("%d entries due before the wait the sink asked for, want none", len(got))
+	}
+	got, _, err := s.Due("a", later, 10, nil)
+	if err != nil || len(got) != 1 || got[0].EventID != lead.EventID("v2") || got[0].Attempt != 0 {
+		t.Fatalf("due after the wait = %+v, %v; want v2 alone, not yet tried", got, err)
+	}
+	if c := time.Unix(0, got[0].Created); !c.Equal(t0) {
+		t.Fatalf("v2 created %v, want %v (max_age counts from when it arrived)", c, t0)
+	}
+}
+
 func TestGroupCommitSharesTransactions(t *testing.T) {
 	var commits, ops atomic.Int64
 	s, _ := statetest.Open(t, state.Options{OnCommit: func(n int, _ time.Duration) {
