@@ -102,9 +102,10 @@ func monotonicNow(t *testing.T) int64 {
 
 // TestSdNotifyReloadAndStop runs the daemon as systemd's Type=notify would:
 // READY=1 once it serves; on SIGHUP RELOADING=1 (with MONOTONIC_USEC) then
-// READY=1, a new sink live for the next lead; a broken config and a changed
-// `listen` refused with their reasons logged while the old config keeps
-// serving; STOPPING=1 and exit 0 on SIGTERM.
+// READY=1, a new sink live for the next lead; a broken config refused with
+// its reasons logged while the old config keeps serving; a changed `listen`
+// named as needing a restart while the rest of the file is applied;
+// STOPPING=1 and exit 0 on SIGTERM.
 func TestSdNotifyReloadAndStop(t *testing.T) {
 	ns := listenNotify(t)
 	t.Setenv("NOTIFY_SOCKET", ns.path)
@@ -209,25 +210,35 @@ func TestSdNotifyReloadAndStop(t *testing.T) {
 	postLead("notify-3")
 	pollUntil(t, d, 10*time.Second, "notify-3 never reached archive2 after a refused reload", func() bool { return inFile(archive2, "notify-3") })
 
-	// 3. A changed listen address: refused by name, still serving on the
-	// old one, nothing on the new one.
+	// 3. A changed listen address beside a new sink: the sink is applied,
+	// the listen change is named as needing a restart, and the daemon
+	// still serves on the old address, nothing on the new one.
 	newAddr := freePort(t)
-	writeConfig(t, dir, newAddr, srv.URL, secondSink)
+	archive3 := filepath.Join(dir, "leads3.jsonl")
+	thirdSink := fmt.Sprintf("  - name: archive3\n    type: file\n    path: %s\n", archive3)
+	writeConfig(t, dir, newAddr, srv.URL, secondSink+thirdSink)
 	reloadCycle(hup())
-	pollUntil(t, d, 5*time.Second, "the refused listen change was not logged", func() bool {
+	pollUntil(t, d, 5*time.Second, "the listen change was not named as needing a restart", func() bool {
 		for _, l := range strings.Split(d.logs.String(), "\n") {
-			if strings.Contains(l, "restart") && strings.Contains(l, "listen") && strings.Contains(l, "ERROR") {
+			if strings.Contains(l, "restart") && strings.Contains(l, "listen") && strings.Contains(l, "WARN") {
 				return true
 			}
 		}
 		return false
 	})
 	postLead("notify-4")
-	pollUntil(t, d, 10*time.Second, "notify-4 never reached archive2 after a refused listen change", func() bool { return inFile(archive2, "notify-4") })
+	pollUntil(t, d, 10*time.Second, "notify-4 never reached archive3, added beside the listen change", func() bool { return inFile(archive3, "notify-4") })
+	pollUntil(t, d, 10*time.Second, "notify-4 never reached archive2", func() bool { return inFile(archive2, "notify-4") })
 	if c, err := net.DialTimeout("tcp", newAddr, time.Second); err == nil {
 		c.Close()
-		t.Errorf("something listens on %s, the address a refused reload asked for", newAddr)
+		t.Errorf("something listens on %s, an address that needs a restart", newAddr)
 	}
+	// The next reload, of the same file, says so again.
+	n := strings.Count(d.logs.String(), "need a restart")
+	reloadCycle(hup())
+	pollUntil(t, d, 5*time.Second, "a second reload did not name the pending listen change", func() bool {
+		return strings.Count(d.logs.String(), "need a restart") > n
+	})
 
 	// 4. SIGTERM: STOPPING=1, exit 0.
 	d.stop()

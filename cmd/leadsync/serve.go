@@ -194,10 +194,12 @@ func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog
 		return nil, false
 	}
 	if keys := cur.NeedsRestart(next); len(keys) > 0 {
-		log.Error("reload refused: these keys need a restart (systemctl restart leadsync); the running config stays",
+		// The listener, the database and the admin socket are opened once:
+		// these keep their running values (and the next reload says so
+		// again) while the rest of the file is applied.
+		log.Warn("reload: these keys need a restart to take effect (systemctl restart leadsync); until then they keep their running values",
 			"keys", strings.Join(keys, ", "))
-		eng.NoteReloadFailure()
-		return nil, false
+		next.Listen, next.StateDir, next.AdminSocket = cur.Listen, cur.StateDir, cur.AdminSocket
 	}
 	built, err := lsync.Build(next, log, eng.Store())
 	if err == nil {
