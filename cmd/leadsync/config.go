@@ -40,3 +40,11 @@ func printConfigErrors(g *globals, err error) {
 	}
 	fmt.Fprintln(g.errw, err)
 }
+
+// configName names where cfg came from, for messages.
+func configName(cfg *config.Config) string {
+	if cfg.Path == "" {
+		return "the demo config"
+	}
+	return cfg.Path
+}
