@@ -129,6 +129,9 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "leadsync ") || !strings.Contains(out, "go1.") {
 		t.Fatalf("version: exit %d: %s", code, out)
 	}
+	if flag, code := runCLI(t, t.TempDir(), nil, "--version"); code != 0 || flag != out {
+		t.Fatalf("--version: exit %d: %q, want %q", code, flag, out)
+	}
 }
 
 // TestDemoAndSendTest is the README's quick start: serve with no config

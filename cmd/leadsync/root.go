@@ -67,6 +67,8 @@ Documentation: README.md (config reference, operations, install as a service).`,
 	}
 	root.SetOut(out)
 	root.SetErr(errw)
+	root.Version = versionString() // --version, as `leadsync version`
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo)")
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newTail(g), newDLQ(g), newExplain(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newSubscribe(g), newVersion(g))
