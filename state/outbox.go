@@ -99,7 +99,10 @@ func (s *Store) Reschedule(sink string, e *Entry, due time.Time, lastErr string,
 		}
 		cur := sb.outbox.Get(old)
 		if cur == nil {
-			return nil // superseded (or dropped by an operator)
+			// Superseded while it was tried (or dropped by an operator):
+			// the lead's newer version, held back meanwhile, goes to the
+			// same sink and waits as long as this attempt was told to.
+			return deferPending(sb, e.LeadID, due)
 		}
 		// Keep the entry as stored: a prune may have copied the lead into it
 		// since it was read, because its event was about to go.
@@ -123,6 +126,30 @@ func (s *Store) Reschedule(sink string, e *Entry, due time.Time, lastErr string,
 		}
 		return nil
 	}, done)
+}
+
+// deferPending moves the entry pending names for leadID to due, unless it
+// is due later already. (It is not in flight: the dispatcher tries one entry
+// of a lead at a time, and this is called as the lead's attempt ends.)
+func deferPending(sb sinkB, leadID string, due time.Time) error {
+	p := sb.pending.Get([]byte(leadID))
+	if len(p) < 8 || int64(binary.BigEndian.Uint64(p[:8])) >= due.UnixNano() {
+		return nil
+	}
+	p = bytes.Clone(p)
+	v := sb.outbox.Get(p)
+	if v == nil {
+		return nil
+	}
+	v = bytes.Clone(v)
+	if err := sb.outbox.Delete(p); err != nil {
+		return err
+	}
+	key := timeKey(due, string(p[8:]))
+	if err := sb.outbox.Put(key, v); err != nil {
+		return err
+	}
+	return sb.pending.Put([]byte(leadID), key)
 }
 
 // Bury moves e to the sink's dead letters with why it gave up.
