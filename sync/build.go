@@ -337,8 +337,9 @@ func CheckSupported(cfg *config.Config) error {
 }
 
 // keyPath is a config key path as a builder's message starts with it:
-// external_id_field, fields.email, properties, signature.secrets[1].
-var keyPath = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z0-9_]+|\[[0-9]+\])*$`)
+// external_id_field, fields.email, properties, signature.secrets[1] (a map
+// key below the first may have capitals and hyphens: fields.Email).
+var keyPath = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_-]+|\[[0-9]+\])*$`)
 
 // leaves splits an errors.Join (at any depth) into the errors it joined.
 func leaves(err error) []error {

@@ -74,6 +74,9 @@ func (e *Engine) Replay(eventIDs []string, since time.Time, source string) ([]Re
 		if since.IsZero() {
 			return nil, errors.New("replay: name event ids or a --since time")
 		}
+		if source != "" && e.wiring.Load().sources[source] == nil {
+			return nil, fmt.Errorf("replay: no source %q is configured (replay maps with a configured source)", source)
+		}
 		err := e.o.Store.Raw(since, source, func(_ []byte, r state.RawRequest, _ []state.EventInfo) error {
 			raws = append(raws, r)
 			return nil

@@ -33,18 +33,19 @@ func adminFor(g *globals, need access) (a lsync.Admin, cfg *config.Config, close
 	if c, ok := lsync.Dial(cfg.AdminSocket); ok {
 		return c, cfg, func() {}, nil
 	}
-	if need == engine {
-		if cfg, err = loadConfig(g); err != nil {
-			return nil, nil, nil, err
-		}
-	}
 	st, err := state.Open(cfg.StateDir, state.Options{ReadOnly: need == readOnly})
 	if errors.Is(err, state.ErrLocked) {
-		return nil, nil, nil, fmt.Errorf("the daemon holds %s but its admin socket %s does not answer: is admin_socket the same in its config?",
+		return nil, nil, nil, fmt.Errorf("the daemon holds %s but its admin socket %s does not answer: is admin_socket the same in its config (a changed admin_socket takes effect at the daemon's restart)?",
 			cfg.StateDir, cfg.AdminSocket)
 	}
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if need == engine {
+		if cfg, err = loadConfig(g); err != nil {
+			st.Close()
+			return nil, nil, nil, err
+		}
 	}
 	local := &lsync.Local{Store: st}
 	closeAll := func() { st.Close() }

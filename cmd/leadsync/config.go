@@ -40,11 +40,3 @@ func printConfigErrors(g *globals, err error) {
 	}
 	fmt.Fprintln(g.errw, err)
 }
-
-// configName names where cfg came from, for messages.
-func configName(cfg *config.Config) string {
-	if cfg.Path == "" {
-		return "the demo config"
-	}
-	return cfg.Path
-}

@@ -84,7 +84,7 @@ func TestOperatorCommands(t *testing.T) {
 			t.Fatal("retried dead letter never arrived")
 		}
 	}
-	if out, code := cli("replay", "--since", "1h", "--source", "hemnett"); code != 1 || !strings.Contains(out, "no such source") {
+	if out, code := cli("replay", "--since", "1h", "--source", "hemnett"); code != 1 || !strings.Contains(out, `no source "hemnett" is configured`) {
 		t.Fatalf("replay of a source the config lacks: %d %s", code, out)
 	}
 	if out, code := cli("replay", "--since", "1h"); code != 0 || !strings.Contains(out, "unchanged") {

@@ -37,14 +37,11 @@ of one source.`,
 			if len(args) > 0 && (since != "" || source != "") {
 				return errors.New("give event ids or --since/--source, not both")
 			}
-			a, cfg, closeFn, err := adminFor(g, engine)
+			a, _, closeFn, err := adminFor(g, engine)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if source != "" && cfg.Source(source) == nil {
-				return fmt.Errorf("--source %s: no such source in %s (replay maps with a configured source)", source, configName(cfg))
-			}
 			res, err := a.Replay(cmd.Context(), args, from, source)
 			if err != nil {
 				return err

@@ -100,7 +100,7 @@ func TestWarnings(t *testing.T) {
 log: {redact: false}
 sources:
   - {name: hemnet, provider: hemnet, keys: [inline-key]}
-  - {name: rechat, provider: rechat, key: `+DemoRechatKey+`}
+  - {name: rechat, provider: rechat, key: `+DemoRechatKey+`, topics: [" contacts", Listings]}
 sinks: [{name: a, type: file, path: /tmp/a, match: {sources: [hemnet]}}]
 `)
 	if err := os.Chmod(path, 0o644); err != nil {
@@ -112,6 +112,7 @@ sinks: [{name: a, type: file, path: /tmp/a, match: {sources: [hemnet]}}]
 	}
 	want := []string{
 		"source rechat: no sink matches it, so its leads are stored but delivered nowhere",
+		`sources[1].topics[1]: "Listings" is not a topic Rechat documents (as this build knows them); check its spelling`,
 		"log.redact: false takes effect only at log.level debug",
 		path + " holds inline secrets and is readable by every user: chmod o-r it, or use {credential: NAME}",
 	}

@@ -219,23 +219,41 @@ func (c *checker) rechat(path string, s *Source) {
 
 // topics checks an explicit topic list: empty would accept nothing, and a
 // misspelt topic would have every webhook of the one meant answered
-// "ignored" (Reapit does not send them again), so each must be one the
-// provider documents (Rechat's compared without case, as it sends them).
+// "ignored" (Reapit does not send them again), so a topic one or two edits
+// away from one the provider documents is refused with that one suggested.
+// (One far from all is let through with a warning: providers add topics.)
 func (c *checker) topics(path string, topics []string, provider string, known []string, fold bool) {
 	if c.d.isSet(path) && len(topics) == 0 {
 		c.errorf(path, "must list at least one topic (leave it out for the default)")
 	}
 	c.nonEmpty(path, topics)
 	for i, t := range topics {
-		if t == "" || slices.ContainsFunc(known, func(k string) bool { return k == t || fold && strings.EqualFold(k, t) }) {
+		if documentedTopic(t, known, fold) {
 			continue
 		}
-		names := make(map[string]int, len(known))
-		for _, k := range known {
-			names[k] = 0
+		if hint := topicHint(t, known); hint != "" {
+			c.errorf(indexed(path, i), "%q is not a %s topic%s", t, provider, hint)
 		}
-		c.errorf(indexed(path, i), "%q is not a %s topic%s", t, provider, suggest(t, names))
 	}
+}
+
+// documentedTopic reports whether t is one of known (or empty, which
+// nonEmpty reports); fold compares without case and surrounding spaces, as
+// the Rechat source does.
+func documentedTopic(t string, known []string, fold bool) bool {
+	if fold {
+		t = strings.TrimSpace(t)
+	}
+	return t == "" || slices.ContainsFunc(known, func(k string) bool { return k == t || fold && strings.EqualFold(k, t) })
+}
+
+// topicHint suggests the documented topic t is probably a misspelling of.
+func topicHint(t string, known []string) string {
+	names := make(map[string]int, len(known))
+	for _, k := range known {
+		names[k] = 0
+	}
+	return suggest(t, names)
 }
 
 // reapitTopics are the topicIds Reapit documents (its webhooks guide, in
@@ -259,7 +277,7 @@ var reapitTopics = []string{
 	"properties.selling.instructed", "properties.selling.lostinstruction", "properties.selling.underoffer",
 	"tenancies.created", "tenancies.modified",
 	"vendors.created", "vendors.modified",
-	"worksorders.cancelled", "worksorders.complete", "worksorders.modified",
+	"worksorders.cancelled", "worksorders.complete", "worksorders.modified", "worksorders.raised",
 }
 
 // rechatTopics are Rechat's brand webhook topics.

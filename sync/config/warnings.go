@@ -23,6 +23,21 @@ func (c *Config) Warnings() []string {
 			w = append(w, fmt.Sprintf("source %s: no sink matches it, so its leads are stored but delivered nowhere", s.Name))
 		}
 	}
+	for i, s := range c.Sources {
+		provider, known, fold := "", []string(nil), false
+		switch s.Provider {
+		case ProviderReapit:
+			provider, known = "Reapit", reapitTopics
+		case ProviderRechat:
+			provider, known, fold = "Rechat", rechatTopics, true
+		}
+		for j, t := range s.Topics {
+			if known != nil && !documentedTopic(t, known, fold) && topicHint(t, known) == "" {
+				w = append(w, fmt.Sprintf("sources[%d].topics[%d]: %q is not a topic %s documents (as this build knows them); check its spelling",
+					i, j, t, provider))
+			}
+		}
+	}
 	if c.Log.Redact != nil && !*c.Log.Redact && c.Log.Level != "debug" {
 		w = append(w, "log.redact: false takes effect only at log.level debug")
 	}
