@@ -44,7 +44,7 @@ func Compact(dir string) (before, after int64, err error) {
 		return before, 0, fmt.Errorf("compact %s: %w", path, err)
 	}
 	defer src.Close()
-	dst, err := compactTo(src, path, o, fi.Mode().Perm())
+	dst, err := compactTo(src, path, o, fi)
 	if err != nil {
 		return before, 0, fmt.Errorf("compact %s: %w", path, err)
 	}
@@ -81,11 +81,11 @@ func (s *Store) Rewrite() error {
 	if s.bopts.ReadOnly {
 		return errors.New("rewrite: the store is open read-only")
 	}
-	perm := os.FileMode(0o640)
-	if fi, err := os.Stat(s.path); err == nil {
-		perm = fi.Mode().Perm()
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return fmt.Errorf("rewrite: %w", err)
 	}
-	dst, err := compactTo(s.db, s.path, s.bopts, perm)
+	dst, err := compactTo(s.db, s.path, s.bopts, fi)
 	if err != nil {
 		return fmt.Errorf("rewrite %s: %w", s.path, err)
 	}
@@ -110,16 +110,17 @@ func (s *Store) Rewrite() error {
 	return nil
 }
 
-// compactTo copies src's live data into path+rewriteSuffix, syncs it, and
-// returns it open (with the options of the store, syncing on).
-func compactTo(src *bolt.DB, path string, o bolt.Options, perm os.FileMode) (*bolt.DB, error) {
+// compactTo copies src's live data into path+rewriteSuffix, with the mode and
+// owner of the database file (orig), syncs it, and returns it open (with the
+// options of the store, syncing on).
+func compactTo(src *bolt.DB, path string, o bolt.Options, orig os.FileInfo) (*bolt.DB, error) {
 	tmp := path + rewriteSuffix
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	o.ReadOnly = false
 	o.NoSync = true // the copy is synced once at the end, not per transaction
-	dst, err := bolt.Open(tmp, perm, &o)
+	dst, err := bolt.Open(tmp, orig.Mode().Perm(), &o)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +128,9 @@ func compactTo(src *bolt.DB, path string, o bolt.Options, perm os.FileMode) (*bo
 		dst.Close()
 		os.Remove(tmp)
 		return nil, err
+	}
+	if err := keepOwner(tmp, orig); err != nil {
+		return fail(err)
 	}
 	if err := bolt.Compact(dst, src, compactTxSize); err != nil {
 		return fail(fmt.Errorf("copy: %w", err))

@@ -15,8 +15,8 @@ func newCompact(g *globals) *cobra.Command {
 		Short: "With the daemon stopped, rewrite the bbolt file to reclaim space",
 		Long: `bbolt never shrinks its file: pages freed by retention stay allocated. compact
 rewrites <state_dir>/leadsync.db with only the live data (written beside it, fsync'd,
-then renamed over it). Stop the daemon first; run it as the daemon's user
-(sudo -u leadsync leadsync compact) so the file keeps its owner.`,
+then renamed over it, with the old file's owner and mode). Stop the daemon first;
+run it as the daemon's user (sudo -u leadsync leadsync compact) or root.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadLayout(g)

@@ -52,11 +52,18 @@ func (s *Sink) copyWithout(tmp string, match func([]byte) bool) (int, error) {
 		return 0, fmt.Errorf("erase: %w", err)
 	}
 	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("erase: %w", err)
+	}
 	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return 0, fmt.Errorf("erase: %w", err)
 	}
 	defer out.Close()
+	if err := sameOwner(out, fi); err != nil {
+		return 0, fmt.Errorf("erase: %w", err)
+	}
 	w := bufio.NewWriterSize(out, 256<<10)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
