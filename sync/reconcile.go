@@ -113,14 +113,25 @@ func (r *reconciler) run(source string, since time.Time) ([]RunResult, error) {
 		log.Warn("reconcile: no customers configured for this source; nothing to poll (set customers:)")
 	}
 	var out []RunResult
-	for _, cust := range customers {
-		res := r.runCustomer(log.With("customer", cust), source, spec, poller, cust, since)
+	for i, cust := range customers {
+		res, err := r.runCustomer(log.With("customer", cust), source, spec, poller, cust, since)
 		out = append(out, res)
+		if errors.Is(err, providers.ErrUnavailable) && i+1 < len(customers) {
+			// The API's rate limit (and its health) is the app's, not a
+			// customer's: the rest wait for the next run, which resumes
+			// each from its own cursor.
+			log.Warn("reconcile: the other customers wait for the next run", "skipped", len(customers)-i-1)
+			for _, rest := range customers[i+1:] {
+				out = append(out, RunResult{Source: source, Customer: rest,
+					Error: "skipped: the API was rate limiting or failing; next run"})
+			}
+			break
+		}
 	}
 	return out, nil
 }
 
-func (r *reconciler) runCustomer(log *slog.Logger, source string, spec *SourceSpec, p providers.Poller, cust string, since time.Time) RunResult {
+func (r *reconciler) runCustomer(log *slog.Logger, source string, spec *SourceSpec, p providers.Poller, cust string, since time.Time) (RunResult, error) {
 	res := RunResult{Source: source, Customer: cust}
 	st := r.e.o.Store
 	start := r.e.now()
@@ -128,7 +139,7 @@ func (r *reconciler) runCustomer(log *slog.Logger, source string, spec *SourceSp
 		cursor, err := st.Cursor(source, cust)
 		if err != nil {
 			res.Error = err.Error()
-			return res
+			return res, err
 		}
 		if cursor.IsZero() {
 			cursor = start
@@ -160,7 +171,7 @@ func (r *reconciler) runCustomer(log *slog.Logger, source string, spec *SourceSp
 	r.e.metrics.reconcileRuns.WithLabelValues(source, result).Inc()
 	log.Info("reconcile run", "pages", res.Pages, "seen", res.Seen, "found_only_by_reconcile", res.Found, "result", result)
 	r.note(source, cust, start, res)
-	return res
+	return res, err
 }
 
 // commitPage stores one page like a webhook and then moves the cursor. A

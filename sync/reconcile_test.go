@@ -21,6 +21,7 @@ type crm struct {
 	records []rec // what the API holds, in modified order
 	failAt  int   // page number whose fetch fails (0 = none)
 	polls   []time.Time
+	custs   []string // Customers(); nil = C1
 }
 
 type rec struct {
@@ -31,7 +32,12 @@ type rec struct {
 func (c *crm) Name() string                                     { return "crm" }
 func (c *crm) Provider() string                                 { return "test" }
 func (c *crm) Verify(context.Context, *providers.Request) error { return nil }
-func (c *crm) Customers() []string                              { return []string{"C1"} }
+func (c *crm) Customers() []string {
+	if c.custs != nil {
+		return c.custs
+	}
+	return []string{"C1"}
+}
 
 func (c *crm) event(r rec, via, key string) lead.Event {
 	cust := "C1"
@@ -144,5 +150,33 @@ func TestReconcileFindsOnlyWhatWebhooksMissedAndResumes(t *testing.T) {
 	st, _ := h.eng.Status()
 	if len(st.Reconcile) != 1 || st.Reconcile[0].Found != 3 || st.Reconcile[0].Cursor == nil {
 		t.Fatalf("status.reconcile = %+v", st.Reconcile)
+	}
+}
+
+// TestReconcileRateLimitEndsTheRun: a rate limit (or a failing API) on one
+// customer ends the run for the customers after it too, since the limit is
+// the app's; they resume from their own cursors next run.
+func TestReconcileRateLimitEndsTheRun(t *testing.T) {
+	api := &crm{custs: []string{"C1", "C2", "C3"}, failAt: 1,
+		records: []rec{{ID: "A0", ETag: "e1", Mod: time.Now().Add(-time.Minute).Truncate(time.Second)}}}
+	h := start(t, nil, func(o *lsync.Options) {
+		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute})
+	})
+	res, err := h.eng.Reconcile("crm", time.Time{})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("run = %+v, %v; want a result per customer", res, err)
+	}
+	if len(api.polls) != 1 {
+		t.Fatalf("%d customers polled after the first was rate limited, want 1", len(api.polls))
+	}
+	if res[0].Customer != "C1" || res[0].Error == "" || res[1].Customer != "C2" || res[2].Customer != "C3" ||
+		res[1].Pages != 0 || res[2].Error == "" {
+		t.Fatalf("run = %+v, want C1 failed and C2, C3 skipped", res)
+	}
+	api.mu.Lock()
+	api.failAt = 0
+	api.mu.Unlock()
+	if res, err = h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 3 || res[2].Error != "" {
+		t.Fatalf("next run = %+v, %v; want every customer polled", res, err)
 	}
 }
