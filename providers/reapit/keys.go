@@ -21,11 +21,12 @@ import (
 // are fetched per fetchInterval in all: without that bound, a sender making
 // up a new kid for every request could make us call Reapit's API (and spend
 // its rate limit) once per request. fetchTimeout bounds one fetch, token
-// included, well inside Reapit's webhook timeout.
+// included, well inside the 5–10 s providers wait for an answer (the
+// request that triggers a fetch waits for it).
 const (
 	fetchInterval = time.Minute
 	maxFetches    = 10
-	fetchTimeout  = 5 * time.Second
+	fetchTimeout  = 3 * time.Second
 )
 
 // errKeyNotFound is what fetchKey returns when Reapit does not know the kid.
