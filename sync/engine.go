@@ -21,6 +21,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
@@ -93,7 +95,7 @@ type Options struct {
 	// zero means the default in brackets.
 	ReadHeaderTimeout time.Duration // [10s] request line and headers
 	ReadTimeout       time.Duration // [30s] the whole request, body included
-	WriteTimeout      time.Duration // [30s] from the end of the headers to the end of the answer
+	WriteTimeout      time.Duration // [ReadTimeout + 10s] from the end of the headers to the end of the answer (longer than ReadTimeout, so that a body that does not arrive in time is answered 408)
 	IdleTimeout       time.Duration // [120s] a keep-alive connection between requests
 }
 
@@ -198,12 +200,32 @@ func (e *Engine) newWiring(srcs []SourceSpec, snks []SinkSpec, maxBody int64, tr
 func (e *Engine) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhooks/{source}", e.serveWebhook)
+	// Any other path under /webhooks/ names no source: the JSON 404 a
+	// source that does not exist gets, not the mux's plain-text one.
+	mux.HandleFunc("/webhooks/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, answer{Status: "error", Reason: "unknown source"})
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", e.serveReady)
 	mux.Handle("GET /metrics", e.metrics.Handler())
-	return mux
+	// The mux answers a path that is not clean (//webhooks/x, a trailing
+	// slash, /./) with a redirect, which many webhook senders do not follow,
+	// or follow as a GET. A provider's URL with a doubled slash is an easy
+	// mistake: such a webhook path is served as its clean form instead.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != "" {
+			if cp := path.Clean(p); cp != p && strings.HasPrefix(cp, "/webhooks/") {
+				u := *r.URL
+				u.Path, u.RawPath = cp, ""
+				r2 := *r
+				r2.URL = &u
+				r = &r2
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (e *Engine) serveReady(w http.ResponseWriter, _ *http.Request) {
@@ -224,7 +246,7 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 		Handler:           e.Handler(),
 		ReadHeaderTimeout: orDefault(e.o.ReadHeaderTimeout, 10*time.Second),
 		ReadTimeout:       orDefault(e.o.ReadTimeout, 30*time.Second),
-		WriteTimeout:      orDefault(e.o.WriteTimeout, 30*time.Second),
+		WriteTimeout:      orDefault(e.o.WriteTimeout, orDefault(e.o.ReadTimeout, 30*time.Second)+10*time.Second),
 		IdleTimeout:       orDefault(e.o.IdleTimeout, 120*time.Second),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),

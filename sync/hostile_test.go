@@ -366,8 +366,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		}
 		stopped := trickle(c, string(body))
 		got, took := cutOff(t, c, began)
-		if took > read+slack || strings.Contains(got, " 200 ") {
-			t.Fatalf("cut off after %s with %q; want it ended about ReadTimeout (%s) in, not accepted", took, got, read)
+		if took > read+slack || !strings.HasPrefix(got, "HTTP/1.1 408 ") {
+			t.Fatalf("cut off after %s with %q; want a 408 about ReadTimeout (%s) in", took, got, read)
 		}
 		c.Close()
 		<-stopped
@@ -405,5 +405,57 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 	if s := st.Sources[0]; s.Accepted != 1 {
 		t.Fatalf("status %+v: only the normal client's lead should be stored", s)
+	}
+}
+
+// TestWebhookPaths: a provider's URL with a doubled or trailing slash is
+// served (the mux would answer a redirect, which many senders do not follow),
+// any other path under /webhooks/ gets the JSON 404 of an unknown source, and
+// an X-Request-Id longer than any real one is not copied onto the log lines
+// (an unsigned request could fill the journal with it).
+func TestWebhookPaths(t *testing.T) {
+	var logs *logLines
+	h := start(t, nil, func(o *lsync.Options) { logs = captureLog(o) })
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(path, contact string, hdr map[string]string) (int, map[string]any) {
+		t.Helper()
+		body := hemnet.Sample(contact)
+		req, _ := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range signed(body) {
+			req.Header.Set(k, v)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	for _, p := range []string{"//webhooks/hemnet", "/webhooks/hemnet/", "/webhooks/./hemnet"} {
+		if code, m := send(p, "path-"+p, nil); code != 200 || m["status"] != "accepted" {
+			t.Errorf("POST %s: %d %v, want 200 accepted", p, code, m)
+		}
+	}
+	for _, p := range []string{"/webhooks/hemnet/x", "/webhooks/", "/webhooks/hemnet/../nosuch"} {
+		if code, m := send(p, "nowhere", nil); code != 404 || m["status"] != "error" {
+			t.Errorf("POST %s: %d %v, want the JSON 404 of an unknown source", p, code, m)
+		}
+	}
+	long := strings.Repeat("r", 200)
+	if code, _ := send("/webhooks/hemnet", "long-rid", map[string]string{"X-Request-Id": long, "X-Signature": "00"}); code != 401 {
+		t.Fatalf("unsigned, long X-Request-Id: %d, want 401", code)
+	}
+	rejected := logs.find("webhook rejected")
+	if len(rejected) != 1 {
+		t.Fatalf("%d \"webhook rejected\" lines, want 1:\n%s", len(rejected), logs.buf.String())
+	}
+	if rid := fmt.Sprint(rejected[0]["request_id"]); rid == long || !strings.HasPrefix(rid, "req_") {
+		t.Fatalf("logged request_id %q, want our own req_… for a 200-byte X-Request-Id", rid)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,7 +65,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 		return http.StatusMethodNotAllowed, answer{Status: "error", Reason: "use POST"}
 	}
 	reqID := r.Header.Get("X-Request-Id")
-	if reqID == "" {
+	if reqID == "" || len(reqID) > maxRequestID {
+		// A sender's id longer than any real one would be copied onto
+		// every log line about the request and into the lead.
 		reqID = newRequestID()
 	}
 	// The request's attributes go on each line it logs; most requests log
@@ -85,9 +88,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	}
 	body, err := readBody(http.MaxBytesReader(w, r.Body, wr.maxBody), r.ContentLength)
 	var tooBig *http.MaxBytesError
+	var netErr net.Error
 	switch {
 	case errors.As(err, &tooBig):
 		return e.tooLarge(log, name, wr.maxBody)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		log.get().Warn("webhook body not received in time", "err", err)
+		w.Header().Set("Connection", "close")
+		return http.StatusRequestTimeout, answer{Status: "error", Reason: "body not received in time"}
 	case err != nil:
 		log.get().Warn("webhook body unreadable", "err", err)
 		return http.StatusBadRequest, answer{Status: "error", Reason: "body could not be read"}
@@ -294,16 +302,24 @@ func keptHeaders(h http.Header) map[string]string {
 }
 
 // readBody reads all of r in one allocation when the length is announced
-// (io.ReadAll grows its buffer two or three times for a typical webhook).
+// (io.ReadAll grows its buffer two or three times for a typical webhook),
+// up to bodyPrealloc: beyond it, the buffer grows as the bytes arrive, so
+// that a sender who announces a large body and sends none pins no memory.
 func readBody(r io.Reader, length int64) ([]byte, error) {
 	if length <= 0 {
 		return io.ReadAll(r)
 	}
 	var buf bytes.Buffer
-	buf.Grow(int(length) + bytes.MinRead) // ReadFrom wants MinRead free to read the EOF
+	buf.Grow(int(min(length, bodyPrealloc)) + bytes.MinRead) // ReadFrom wants MinRead free to read the EOF
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
 }
+
+// bodyPrealloc bounds what readBody allocates on a sender's word.
+const bodyPrealloc = 64 << 10
+
+// maxRequestID is the longest X-Request-Id taken from a sender.
+const maxRequestID = 128
 
 func isJSON(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)
