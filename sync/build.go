@@ -247,7 +247,9 @@ func buildSource(sc config.Source, e env) (SourceSpec, error) {
 	if err != nil {
 		return SourceSpec{}, err
 	}
-	spec := SourceSpec{Source: src}
+	// A manual `leadsync reconcile` may poll a source that has no schedule:
+	// it re-reads the default overlap before its cursor all the same.
+	spec := SourceSpec{Source: src, Overlap: config.DefaultOverlap.D()}
 	if sc.Reconcile != nil && sc.Reconcile.Schedule != "" {
 		if _, ok := src.(providers.Poller); !ok {
 			return SourceSpec{}, fmt.Errorf("reconcile: provider %q cannot be polled", sc.Provider)
