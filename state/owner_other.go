@@ -4,5 +4,6 @@ package state
 
 import "os"
 
-// keepOwner has nothing to keep where files have no Unix owner.
-func keepOwner(string, os.FileInfo) error { return nil }
+// keepOwner gives the file at path the mode of the file orig describes
+// (there is no Unix owner to keep).
+func keepOwner(path string, orig os.FileInfo) error { return os.Chmod(path, orig.Mode().Perm()) }

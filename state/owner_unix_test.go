@@ -13,8 +13,8 @@ import (
 
 // TestRewritesKeepTheOwner runs Compact and Rewrite (what an offline erase
 // does) as root on a database the daemon's user owns, as an operator with
-// sudo would: the new file must stay the daemon's, or the service cannot
-// open its own database at its next start.
+// sudo would: the new file must stay the daemon's, with its mode, or the
+// service cannot open its own database at its next start.
 func TestRewritesKeepTheOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give the file another owner")
@@ -37,11 +37,14 @@ func TestRewritesKeepTheOwner(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := fi.Sys().(*syscall.Stat_t)
-		if st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o640 {
-			t.Fatalf("%s: owner %d:%d mode %v, want %d:%d 0640", when, st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
+		if st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o660 {
+			t.Fatalf("%s: owner %d:%d mode %v, want %d:%d 0660", when, st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
 		}
 	}
 	if err := os.Chown(path, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil { // group-writable: the umask would take that away
 		t.Fatal(err)
 	}
 	owner("before")
