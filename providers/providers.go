@@ -7,6 +7,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
@@ -24,6 +25,10 @@ var (
 	// ErrUnavailable: verification could not be done for a reason of ours
 	// (key fetch failed) → 503, so that the provider retries.
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrRateLimited: the provider's API answered 429. It is an
+	// ErrUnavailable too; a poller stops polling every customer on it, since
+	// an API's rate limit is the app's.
+	ErrRateLimited = fmt.Errorf("rate limited: %w", ErrUnavailable)
 )
 
 // Request is a webhook request as received, before any parsing.

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	stdsync "sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"github.com/leadsync/leadsync/providers"
 	"github.com/leadsync/leadsync/providers/hemnet"
 	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/file"
 	"github.com/leadsync/leadsync/state"
 	"github.com/leadsync/leadsync/state/statetest"
 	lsync "github.com/leadsync/leadsync/sync"
@@ -471,5 +474,37 @@ func TestExactlyOnceWithoutCrash(t *testing.T) {
 	case d := <-rec.arrived:
 		t.Fatalf("delivery %s arrived again", d.ID)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestEraseGoesOnWhereItCan: when the store cannot erase (here: it is
+// closed under the engine), the person is still erased from the sinks that
+// keep leads themselves, and the error says where it failed.
+func TestEraseGoesOnWhereItCan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leads.jsonl")
+	fs, err := file.New(file.Config{Name: "archive", Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, []lsync.SinkSpec{{Name: "archive", Sink: fs, Delivery: fast}}, nil)
+	body := hemnet.Sample("c-erase")
+	if code, m := post(t, h.url+"/webhooks/hemnet", body, signed(body)); code != 200 {
+		t.Fatalf("post: %d %v", code, m)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("john.doe@example.com")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lead never reached the file")
+		}
+	}
+	h.store.Close()
+	counts, err := h.eng.Erase("john.doe@example.com", "")
+	if err == nil || !strings.Contains(err.Error(), "erase from the store") {
+		t.Fatalf("erase with the store closed: %v, want an error naming the store", err)
+	}
+	if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("john.doe@example.com")) || counts["sink archive"] != 1 {
+		t.Fatalf("the file sink still holds the person (counts %v):\n%s", counts, b)
 	}
 }

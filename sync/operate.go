@@ -24,18 +24,28 @@ func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A failure in one place does not stop the others: what can be erased
+	// is, and the error says where it could not be.
+	var errs []error
 	counts, err := e.o.Store.Erase(email, phone)
 	if err != nil {
-		return counts, fmt.Errorf("erase from the store: %w", err)
+		errs = append(errs, fmt.Errorf("erase from the store: %w", err))
+	}
+	if counts == nil {
+		counts = map[string]int{}
 	}
 	for _, s := range e.wiring.Load().sinks {
 		if er, ok := s.Sink.(sinks.Eraser); ok {
 			n, err := er.Erase(match)
 			counts["sink "+s.Name] = n
 			if err != nil {
-				return counts, fmt.Errorf("erase from sink %s: %w", s.Name, err)
+				errs = append(errs, fmt.Errorf("erase from sink %s: %w", s.Name, err))
 			}
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		e.log.Error("person erased only in part", "counts", fmt.Sprint(counts), "err", err)
+		return counts, err
 	}
 	e.log.Info("person erased", "counts", fmt.Sprint(counts)) // counts only: nothing that names them
 	return counts, nil

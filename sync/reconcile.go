@@ -116,14 +116,15 @@ func (r *reconciler) run(source string, since time.Time) ([]RunResult, error) {
 	for i, cust := range customers {
 		res, err := r.runCustomer(log.With("customer", cust), source, spec, poller, cust, since)
 		out = append(out, res)
-		if errors.Is(err, providers.ErrUnavailable) && i+1 < len(customers) {
-			// The API's rate limit (and its health) is the app's, not a
-			// customer's: the rest wait for the next run, which resumes
-			// each from its own cursor.
-			log.Warn("reconcile: the other customers wait for the next run", "skipped", len(customers)-i-1)
+		if errors.Is(err, providers.ErrRateLimited) && i+1 < len(customers) {
+			// The API's rate limit is the app's, not a customer's: the
+			// rest wait for the next run, which resumes each from its own
+			// cursor. (A 5xx may be one customer's data: the others go on.)
+			log.Warn("reconcile: rate limited; the other customers wait for the next run", "skipped", len(customers)-i-1)
 			for _, rest := range customers[i+1:] {
+				r.e.metrics.reconcileRuns.WithLabelValues(source, "skipped").Inc()
 				out = append(out, RunResult{Source: source, Customer: rest,
-					Error: "skipped: the API was rate limiting or failing; next run"})
+					Error: "skipped: the API was rate limiting; the next run resumes from the cursor (run a --since backfill again)"})
 			}
 			break
 		}

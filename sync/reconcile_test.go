@@ -17,11 +17,12 @@ import (
 // its poll pages describe applicant versions, keyed as Reapit keys them (a
 // webhook event key, a poll event key, and one version key for both).
 type crm struct {
-	mu      stdsync.Mutex
-	records []rec // what the API holds, in modified order
-	failAt  int   // page number whose fetch fails (0 = none)
-	polls   []time.Time
-	custs   []string // Customers(); nil = C1
+	mu       stdsync.Mutex
+	records  []rec // what the API holds, in modified order
+	failAt   int   // page number whose fetch fails (0 = none)
+	polls    []time.Time
+	custs    []string // Customers(); nil = C1
+	failWith error    // what the failing page returns; nil = a 503
 }
 
 type rec struct {
@@ -68,10 +69,13 @@ func (c *crm) Poll(ctx context.Context, cust string, since time.Time, commit fun
 		}
 	}
 	failAt := c.failAt
+	if c.failWith == nil {
+		c.failWith = providers.ErrUnavailable // a 503
+	}
 	c.mu.Unlock()
 	for page := 1; len(todo) > 0; page++ {
 		if page == failAt {
-			return fmt.Errorf("page %d: 503: %w", page, providers.ErrUnavailable)
+			return fmt.Errorf("page %d: %w", page, c.failWith)
 		}
 		n := min(2, len(todo))
 		pg := providers.Page{Raw: []byte(`{"page":` + fmt.Sprint(page) + `}`)}
@@ -153,11 +157,12 @@ func TestReconcileFindsOnlyWhatWebhooksMissedAndResumes(t *testing.T) {
 	}
 }
 
-// TestReconcileRateLimitEndsTheRun: a rate limit (or a failing API) on one
-// customer ends the run for the customers after it too, since the limit is
-// the app's; they resume from their own cursors next run.
+// TestReconcileRateLimitEndsTheRun: a rate limit on one customer ends the
+// run for the customers after it too, since the limit is the app's; they
+// resume from their own cursors next run. A 5xx (which may be one customer's
+// data) ends only that customer's.
 func TestReconcileRateLimitEndsTheRun(t *testing.T) {
-	api := &crm{custs: []string{"C1", "C2", "C3"}, failAt: 1,
+	api := &crm{custs: []string{"C1", "C2", "C3"}, failAt: 1, failWith: fmt.Errorf("429: %w", providers.ErrRateLimited),
 		records: []rec{{ID: "A0", ETag: "e1", Mod: time.Now().Add(-time.Minute).Truncate(time.Second)}}}
 	h := start(t, nil, func(o *lsync.Options) {
 		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute})
@@ -174,9 +179,15 @@ func TestReconcileRateLimitEndsTheRun(t *testing.T) {
 		t.Fatalf("run = %+v, want C1 failed and C2, C3 skipped", res)
 	}
 	api.mu.Lock()
-	api.failAt = 0
+	api.failAt, api.failWith = 0, nil
 	api.mu.Unlock()
 	if res, err = h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 3 || res[2].Error != "" {
 		t.Fatalf("next run = %+v, %v; want every customer polled", res, err)
+	}
+	api.mu.Lock()
+	api.failAt, api.polls = 1, nil // a 503 on every customer's first page
+	api.mu.Unlock()
+	if res, err = h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 3 || len(api.polls) != 3 {
+		t.Fatalf("run with a 5xx = %+v, %v, %d polls; want every customer tried", res, err, len(api.polls))
 	}
 }

@@ -136,7 +136,7 @@ func statusError(what string, status int, h http.Header) error {
 		if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 			ra = fmt.Sprintf(" (Retry-After %s)", printable(v))
 		}
-		return fmt.Errorf("%s answered %s%s: %w", what, statusText(status), ra, providers.ErrUnavailable)
+		return fmt.Errorf("%s answered %s%s: %w", what, statusText(status), ra, providers.ErrRateLimited)
 	case status == http.StatusRequestTimeout, status/100 == 5:
 		return fmt.Errorf("%s answered %s: %w", what, statusText(status), providers.ErrUnavailable)
 	}
