@@ -35,10 +35,12 @@ deliver leads to the sinks, and answer operator commands on the admin socket.
 Signals:
   SIGHUP   reload the config: build every new source and sink, swap them in, close the
            old ones. A config with errors changes nothing (each error is logged).
-           listen, state_dir and admin_socket need a restart.
+           listen, state_dir and admin_socket need a restart: a reload applies the
+           rest and logs that they keep their running values until then.
   SIGTERM  drain and stop: /readyz and new webhooks answer 503, requests in flight are
   SIGINT   answered, deliveries in flight get "drain" (default 10s) to finish, then the
-           store is closed. Anything not delivered stays queued for the next start.
+           listener and the store are closed. Anything not delivered stays queued for
+           the next start.
 
 Under systemd (Type=notify) it reports READY=1, RELOADING=1, STOPPING=1, STATUS= and
 WATCHDOG=1 when WatchdogSec is set.`,
