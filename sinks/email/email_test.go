@@ -225,12 +225,15 @@ func TestNoAuthConfigured(t *testing.T) {
 	noViolations(t, p)
 }
 
-func TestWrongPasswordIsPermanent(t *testing.T) {
+// TestWrongPasswordIsRetried: a 535 to AUTH is the operator's to fix and
+// the same for every lead: the leads wait (retried with backoff) rather than
+// all go to the dead letters.
+func TestWrongPasswordIsRetried(t *testing.T) {
 	p := newPeer(t)
 	err := newSink(t, p, func(c *email.Config) { c.Password = "not-the-password" }).Deliver(t.Context(), sinktest.Sample(1))
 	var re *email.ReplyError
-	if !sinks.IsPermanent(err) || !errors.As(err, &re) || re.Code != 535 || re.Command != "AUTH" {
-		t.Fatalf("Deliver = %v, want a permanent 535 to AUTH", err)
+	if err == nil || sinks.IsPermanent(err) || !errors.As(err, &re) || re.Code != 535 || re.Command != "AUTH" {
+		t.Fatalf("Deliver = %v, want a retryable 535 to AUTH", err)
 	}
 	if strings.Contains(err.Error(), "not-the-password") {
 		t.Errorf("error %q carries the password", err)

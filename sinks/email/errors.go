@@ -37,9 +37,16 @@ func (e *ReplyError) Error() string {
 
 // Permanent reports whether retrying cannot help: a 5yz reply, except 552
 // to RCPT, which RFC 5321 4.5.3.1.10 says to treat as 452 (too many
-// recipients for now).
+// recipients for now), and any refusal of AUTH (535 bad credentials, 534 or
+// 538 a mechanism or TLS the server wants): that is our configuration, the
+// same for every lead, so the leads wait for the operator to fix the
+// password (as the API sinks wait for a token) rather than all go to the
+// dead letters.
 func (e *ReplyError) Permanent() bool {
-	if e.Code == 552 && strings.HasPrefix(e.Command, "RCPT") {
+	switch {
+	case e.Code == 552 && strings.HasPrefix(e.Command, "RCPT"):
+		return false
+	case e.Command == "AUTH":
 		return false
 	}
 	return e.Code >= 500 && e.Code <= 599

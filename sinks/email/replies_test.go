@@ -28,7 +28,8 @@ func TestReplies(t *testing.T) {
 		{sinktest.SMTPGreeting, []string{"554 5.7.1 No SMTP service here"}, true, 554, "greeting"},
 		{"STARTTLS", []string{"454 4.7.0 TLS not available due to temporary reason"}, false, 454, "STARTTLS"},
 		{"AUTH", []string{"454 4.7.0 Temporary authentication failure"}, false, 454, "AUTH"},
-		{"AUTH", []string{"534 5.7.9 Authentication mechanism is too weak"}, true, 534, "AUTH"},
+		{"AUTH", []string{"534 5.7.9 Authentication mechanism is too weak"}, false, 534, "AUTH"}, // our configuration: leads wait
+		{"AUTH", []string{"535 5.7.8 Authentication credentials invalid"}, false, 535, "AUTH"},
 		{"MAIL", []string{"451 4.3.0 Mail server temporarily rejected message"}, false, 451, "MAIL FROM"},
 		{"MAIL", []string{"553 5.7.1 Sender address rejected: not owned by user"}, true, 553, "MAIL FROM"},
 		{"RCPT", []string{"450 4.2.1 Mailbox busy"}, false, 450, "RCPT TO:<office@agency.example>"},
@@ -77,8 +78,8 @@ func TestRepliesKeepCredentialsOut(t *testing.T) {
 		p := newPeer(t)
 		p.Script("AUTH", echo)
 		err := newSink(t, p).Deliver(t.Context(), sinktest.Sample(1))
-		if !sinks.IsPermanent(err) {
-			t.Fatalf("Deliver = %v, want permanent", err)
+		if err == nil {
+			t.Fatal("Deliver succeeded despite the refusal")
 		}
 		for _, secret := range []string{testPass, plain, base64.StdEncoding.EncodeToString([]byte(testPass))} {
 			if strings.Contains(err.Error(), secret) {
