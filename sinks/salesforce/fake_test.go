@@ -166,12 +166,12 @@ func (f *fakeSalesforce) upsert(w http.ResponseWriter, r *http.Request) {
 	case field != externalField:
 		sfError(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
 	default:
-		f.write(w, id, body)
+		f.write(w, id, body, strings.Contains(r.Header.Get("Sforce-Duplicate-Rule-Header"), "allowSave=true"))
 	}
 }
 
 // write checks the record and creates or updates the Lead.
-func (f *fakeSalesforce) write(w http.ResponseWriter, id string, body []byte) {
+func (f *fakeSalesforce) write(w http.ResponseWriter, id string, body []byte, allowSave bool) {
 	var rec map[string]string
 	if err := json.Unmarshal(body, &rec); err != nil {
 		f.violation(fmt.Errorf("upsert body: %v: %s", err, body))
@@ -211,6 +211,17 @@ func (f *fakeSalesforce) write(w http.ResponseWriter, id string, body []byte) {
 		if len(missing) > 0 {
 			sfError(w, http.StatusBadRequest, "REQUIRED_FIELD_MISSING", fmt.Sprintf("Required fields are missing: %v", missing))
 			return
+		}
+		// The standard Lead duplicate rule (Allow, with an alert): over
+		// the API a new Lead with an existing Lead's email is refused
+		// unless the request says to save it all the same.
+		if email := rec["Email"]; email != "" && !allowSave {
+			for _, ls := range f.leads {
+				if ls[0].Fields["Email"] == email {
+					sfError(w, http.StatusBadRequest, "DUPLICATES_DETECTED", "Use one of these records?")
+					return
+				}
+			}
 		}
 		f.created++
 		found = []*sfLead{{ID: fmt.Sprintf("00Q5e00000%08d", f.created), Fields: map[string]string{externalField: id}}}

@@ -337,6 +337,11 @@ func (s *Sink) upsert(ctx context.Context, leadID string, record map[string]stri
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
+		// A person's second inquiry is a new Lead with a known email. An
+		// org's duplicate rule whose action is Allow (Salesforce's standard
+		// Lead rule: allow, with an alert) refuses it over the API unless
+		// asked to save it; a rule that blocks still does.
+		req.Header.Set("Sforce-Duplicate-Rule-Header", "allowSave=true")
 		a, err := s.do(req, tok)
 		if err != nil {
 			return nil, err

@@ -98,6 +98,29 @@ func TestRedeliveryWritesOneLead(t *testing.T) {
 	})
 }
 
+// TestSecondInquiryOfAPerson: a person's second inquiry is a new lead with
+// the same email. An org's standard Lead duplicate rule (Allow, with an
+// alert) refuses it over the API unless the request asks to save it all the
+// same: it must not go to the dead letters.
+func TestSecondInquiryOfAPerson(t *testing.T) {
+	f := newFake(t)
+	s := newSink(t, f.Addr())
+	if err := s.Deliver(t.Context(), sinktest.Sample(1)); err != nil {
+		t.Fatal(err)
+	}
+	second := sinktest.Sample(2)
+	second.Lead.Person.Email = sinktest.Sample(1).Lead.Person.Email
+	second.Body, _ = second.Lead.Marshal()
+	if err := s.Deliver(t.Context(), second); err != nil {
+		t.Fatalf("the same person's second inquiry: %v", err)
+	}
+	f.with(func(f *fakeSalesforce) {
+		if f.created != 2 {
+			t.Errorf("%d Leads created, want 2", f.created)
+		}
+	})
+}
+
 // An update of a lead Salesforce does not have yet gets the defaults.
 func TestUpdateOfUnknownLead(t *testing.T) {
 	f := newFake(t)

@@ -134,7 +134,7 @@ type Sink struct {
 
 	// rechat
 	Channel    Secret   `yaml:"channel"`
-	LeadSource string   `yaml:"lead_source"` // default "leadsync"
+	LeadSource string   `yaml:"lead_source"` // default the lead's provider (hemnet, reapit…), else "leadsync"
 	SourceType string   `yaml:"source_type"` // default "Website"
 	Tags       []string `yaml:"tags"`
 
