@@ -18,45 +18,24 @@ import (
 //     time: an event's id and version key, and later sightings of a change
 //     once they are as old), so a provider retry after the retention is
 //     taken as new,
-//   - dead letters that died before olderThan,
 //   - the versions records of entities whose last event is older than
 //     olderThan and that have no pending delivery and no dead letter (a
 //     lead's JSON lives in its events, so it goes with them).
 //
-// Pending deliveries are kept however old: retention never loses a lead that
-// has not reached its sinks. Each step is one writer transaction of at most
-// batch keys (default 256 when batch <= 0), so intake interleaves with a
-// prune of any size. It returns how many records went, by bucket ("raw",
-// "events", "dedupe", "dead", "versions"). bbolt keeps the freed
-// pages for reuse; the file shrinks only with Compact or Rewrite.
+// Pending deliveries and dead letters are kept however old: retention never
+// loses a lead that has not reached its sinks (a dead letter holds its lead,
+// and goes only when an operator drops or erases it). Each step is one
+// writer transaction of at most batch keys (default 256 when batch <= 0), so
+// intake interleaves with a prune of any size. It returns how many records
+// went, by bucket ("raw", "events", "dedupe", "versions"). bbolt keeps the
+// freed pages for reuse; the file shrinks only with Compact or Rewrite.
 func (s *Store) Prune(olderThan time.Time, batch int) (map[string]int, error) {
-	counts := map[string]int{"raw": 0, "events": 0, "dedupe": 0, "dead": 0, "versions": 0}
+	counts := map[string]int{"raw": 0, "events": 0, "dedupe": 0, "versions": 0}
 	if olderThan.Unix() <= 0 { // nothing can be older (and UnixNano would overflow)
 		return counts, nil
 	}
 	cut := olderThan.UnixNano()
 	stop := u64(uint64(cut)) // keys sort by their first 8 bytes: every key below this is older
-
-	// Dead letters first, so that a lead whose only dead letter goes now can
-	// go too.
-	sinks, err := s.bucketsWithPrefix("dead/")
-	if err != nil {
-		return counts, err
-	}
-	for _, sink := range sinks {
-		n, _, err := s.run(sweep{bucket: deadBucket(sink), batch: batch,
-			match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
-				var d DeadLetter
-				if json.Unmarshal(v, &d) != nil {
-					return false, nil // unreadable: leave it to an operator
-				}
-				return d.DeadAt < cut, nil
-			}})
-		counts["dead"] += n
-		if err != nil {
-			return counts, err
-		}
-	}
 
 	// Pending entries that name an event about to go get the lead copied
 	// into them first (intake's entries hold only a reference).

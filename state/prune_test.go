@@ -17,7 +17,8 @@ import (
 // entities (event i and i+2500 are two versions of entity i%2500), delivers
 // most, and prunes at minute 3,000: exactly the older raw requests, events
 // and dedupe records go, and of the entities whose both events are older
-// (0…499) exactly those delivered with no dead letter left.
+// (0…499) exactly those delivered with no dead letter left. Dead letters
+// stay, however old, with their leads: they never reached their sink.
 func TestPruneRetention(t *testing.T) {
 	var commits atomic.Int64
 	clk := &clock{t: t0}
@@ -61,8 +62,9 @@ func TestPruneRetention(t *testing.T) {
 			acks = append(acks, e)
 		case ent%10 == 0: // still pending: kept
 			keep = append(keep, e.LeadID)
-		case ent%10 == 1: // died before the cut: letter and lead go
+		case ent%10 == 1: // died before the cut: letter and lead stay all the same
 			diedOld = append(diedOld, e)
+			keep = append(keep, e.LeadID)
 		case ent%10 == 2: // died after the cut: letter and lead stay
 			diedNew = append(diedNew, e)
 			keep = append(keep, e.LeadID)
@@ -120,7 +122,7 @@ func TestPruneRetention(t *testing.T) {
 	if err != nil {
 		t.Fatalf("prune: %v", err)
 	}
-	want := map[string]int{"raw": cutMin, "events": cutMin, "dedupe": cutMin, "dead": 50, "versions": 400}
+	want := map[string]int{"raw": cutMin, "events": cutMin, "dedupe": cutMin, "versions": 350}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("prune = %v, want %v", got, want)
 	}
@@ -158,8 +160,15 @@ func TestPruneRetention(t *testing.T) {
 			t.Fatalf("pending entry %s after prune: lead %q (%v)", e.ID, e.Lead, err)
 		}
 	}
-	if dl, _ := s.DeadLetters("a"); len(dl) != 50 {
-		t.Fatalf("%d dead letters after prune, want 50", len(dl))
+	dl, _ := s.DeadLetters("a")
+	if len(dl) != 100 {
+		t.Fatalf("%d dead letters after prune, want 100 (none pruned)", len(dl))
+	}
+	for _, d := range dl {
+		var l lead.Lead
+		if err := json.Unmarshal(d.Lead, &l); err != nil || l.ID != d.LeadID {
+			t.Fatalf("dead letter %s after prune: lead %q (%v)", d.ID, d.Lead, err)
+		}
 	}
 	// A retry of a pruned event is new again; of a kept one, a duplicate.
 	if r := commit1(t, s, personIncoming(fmt.Sprint("k", cutMin), "c500", "p500@example.com", "", at(cutMin), "a")); r.Status != lead.StatusDuplicate {
@@ -172,8 +181,8 @@ func TestPruneRetention(t *testing.T) {
 			t.Errorf("entity %s (pending or with a dead letter) was pruned", id)
 		}
 	}
-	if n := len(versions); n != entities-400+int(during.Load()) {
-		t.Fatalf("%d entities left, want %d", n, entities-400+during.Load())
+	if n := len(versions); n != entities-350+int(during.Load()) {
+		t.Fatalf("%d entities left, want %d", n, entities-350+during.Load())
 	}
 	if n := len(keys(t, dir, "dedupe")); n != events-cutMin+int(during.Load()) {
 		t.Fatalf("%d dedupe records left, want %d", n, events-cutMin+during.Load())

@@ -98,6 +98,7 @@ func TestWarnings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "leadsync.yaml")
 	writeFile(t, path, `
 log: {redact: false}
+retention: 1h
 sources:
   - {name: hemnet, provider: hemnet, keys: [inline-key]}
   - {name: rechat, provider: rechat, key: `+DemoRechatKey+`, topics: [" contacts", Listings]}
@@ -113,6 +114,7 @@ sinks: [{name: a, type: file, path: /tmp/a, match: {sources: [hemnet]}}]
 	want := []string{
 		"source rechat: no sink matches it, so its leads are stored but delivered nowhere",
 		`sources[1].topics[1]: "Listings" is not a topic Rechat documents (as this build knows them); check its spelling`,
+		"retention: 1h0m0s is shorter than 48h0m0s: a provider's retry (or a reconcile backfill) of an event pruned by then is taken as new and delivered again",
 		"log.redact: false takes effect only at log.level debug",
 		path + " holds inline secrets and is readable by every user: chmod o-r it, or use {credential: NAME}",
 	}

@@ -4,7 +4,13 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 )
+
+// minSafeRetention is the retention below which Warnings speaks: providers
+// retry a webhook for up to a day (Reapit ~33 minutes, generic senders ~17
+// hours), and an event's dedupe record goes with the retention.
+const minSafeRetention = 48 * time.Hour
 
 // maxSocketPath is the longest path a Unix socket can bind to on Linux
 // (sun_path is 108 bytes including the terminating NUL).
@@ -37,6 +43,10 @@ func (c *Config) Warnings() []string {
 					i, j, t, provider))
 			}
 		}
+	}
+	if r := c.Retention.D(); r > 0 && r < minSafeRetention {
+		w = append(w, fmt.Sprintf("retention: %s is shorter than %s: a provider's retry (or a reconcile backfill) of an event pruned by then is taken as new and delivered again",
+			r, minSafeRetention))
 	}
 	if c.Log.Redact != nil && !*c.Log.Redact && c.Log.Level != "debug" {
 		w = append(w, "log.redact: false takes effect only at log.level debug")
