@@ -377,7 +377,7 @@ func logText(text string, err error) string {
 	return text
 }
 
-const withheld = "[response withheld: see leadsync dlq show]"
+const withheld = "[response withheld from the log; a dead letter keeps it]"
 
 func errText(err error) string {
 	if err == nil {
