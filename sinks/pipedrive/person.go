@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/leadsync/leadsync/sync/lead"
 )
 
 // value is an email or phone of a person as API v2 writes and reads it.
@@ -34,13 +36,17 @@ type found struct {
 	Phones []string `json:"phones"`
 }
 
-// person is the lead's person as leadsync sees it.
+// person is the lead's person as leadsync sees it. update says the lead is
+// a later version of one already sent, whose person may have been found by
+// another email or by the phone alone.
 type person struct {
 	name, email, phone string
+	update             bool
 }
 
 func personOf(f map[string]string) person {
-	return person{name: personName(f), email: strings.TrimSpace(f["person.email"]), phone: strings.TrimSpace(f["person.phone"])}
+	return person{name: personName(f), email: strings.TrimSpace(f["person.email"]), phone: strings.TrimSpace(f["person.phone"]),
+		update: f["action"] == lead.ActionUpdated}
 }
 
 // key is what the person is searched by, for keyedLocks.
@@ -86,12 +92,25 @@ func (s *Sink) upsertPerson(ctx context.Context, p person) (int64, error) {
 }
 
 // searchPerson finds the person with the lead's email, else its phone, by
-// exact match; nil when there is none.
+// exact match; nil when there is none. An update whose email finds no one
+// is looked for by its phone too: the email may be new to a person the
+// first version made (a changed address, or a phone-only lead that now has
+// one), and without it the update would make a second person and a second
+// Pipedrive lead. (A first version with an unknown email makes a person of
+// its own even when its phone is known: two people may share a phone.)
 func (s *Sink) searchPerson(ctx context.Context, p person) (*found, error) {
-	term, field := p.email, "email"
-	if term == "" {
-		term, field = p.phone, "phone"
+	if p.email == "" {
+		return s.search(ctx, p.phone, "phone")
 	}
+	m, err := s.search(ctx, p.email, "email")
+	if m != nil || err != nil || !p.update || p.phone == "" {
+		return m, err
+	}
+	return s.search(ctx, p.phone, "phone")
+}
+
+// search finds a person whose field (email or phone) is term exactly.
+func (s *Sink) search(ctx context.Context, term, field string) (*found, error) {
 	q := url.Values{"term": {term}, "fields": {field}, "exact_match": {"true"}, "limit": {"1"}}
 	var res struct {
 		Items []struct {

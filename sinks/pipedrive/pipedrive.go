@@ -5,8 +5,9 @@
 // One delivery is, in order:
 //
 //  1. GET /api/v2/persons/search?term=<email>&fields=email&exact_match=true
-//     (by phone when the lead has no email; with neither the lead goes to
-//     the dead letters, as there is nothing to find the person by);
+//     (by phone when the lead has no email, or when an update's email finds
+//     no one; with neither the lead goes to the dead letters, as there is
+//     nothing to find the person by);
 //  2. POST /api/v2/persons when no one matches; else, only when the person
 //     lacks the lead's email or phone, GET and PATCH /api/v2/persons/{id}
 //     adding it (names and existing values are never overwritten);

@@ -193,6 +193,42 @@ func TestFindByPhone(t *testing.T) {
 	}
 }
 
+// TestUpdateWithANewEmail: an update that brings an email the person does
+// not have (a changed address, or a phone-only lead that now has one) finds
+// the person by phone, adds the email, and finds the lead: no second person
+// or Pipedrive lead. A first version with an unknown email and a known phone
+// is a person of its own (two people may share a phone).
+func TestUpdateWithANewEmail(t *testing.T) {
+	f := newFake(t)
+	s := newSink(t, f.Addr())
+	created := sinktest.Sample(1)
+	phoneOnly := update(2, func(l *lead.Lead) { l.Person.Email = nil; l.Action = lead.ActionCreated })
+	phoneOnly.ID = "msg_phone_only"
+	for _, d := range []sinks.Delivery{
+		created,
+		update(1, func(l *lead.Lead) { l.Person.Email = lead.Str("asa.new@example.com") }),
+		phoneOnly,
+	} {
+		if err := s.Deliver(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := f.state(); len(st.persons) != 1 || len(st.leads) != 2 {
+		t.Fatalf("%d persons, %d leads; want 1 person (sample 2 shares its phone) and 2 leads", len(st.persons), len(st.leads))
+	}
+	if em := f.state().persons[0].Emails; len(em) != 2 {
+		t.Fatalf("emails %+v: want the first and the new one", em)
+	}
+	withEmail := update(2, func(l *lead.Lead) { l.Person.Email = lead.Str("later@example.com") })
+	withEmail.ID = "msg_with_email"
+	if err := s.Deliver(t.Context(), withEmail); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.state(); len(st.persons) != 1 || len(st.leads) != 2 {
+		t.Fatalf("after the phone-only lead's update with an email: %d persons, %d leads; want 1 and 2", len(st.persons), len(st.leads))
+	}
+}
+
 func TestMappingAndConstants(t *testing.T) {
 	f := newFake(t)
 	const custom = "5f2d8a9c1b3e4f6a7b8c9d0e1f2a3b4c5d6e7f8a"
