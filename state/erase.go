@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf16"
@@ -26,7 +27,8 @@ import (
 //     with whatever else it carried, and cannot be replayed;
 //   - the events records of the erased leads and of the erased requests;
 //   - outbox entries (with their pending index) and dead letters of the
-//     erased leads, in every sink.
+//     erased leads, and those that hold a lead of the person themselves
+//     (their event pruned by the retention), in every sink.
 //
 // Dedupe and versions records stay: they hold no personal data, and they
 // make a provider's retry of an erased event a duplicate instead of
@@ -60,13 +62,13 @@ func (s *Store) Erase(email, phone string) (map[string]int, error) {
 	if err != nil {
 		return counts, err
 	}
-	// The queues first: their entries name the events erased below.
-	if len(leads) > 0 {
-		n, err := s.eraseQueues(leads)
-		addCounts(counts, n)
-		if err != nil {
-			return counts, err
-		}
+	// The queues first: their entries name the events erased below. They
+	// are looked at whatever the events held: an entry or dead letter that
+	// outlived its event (retention) holds its lead itself.
+	qn, err := s.eraseQueues(leads, p)
+	addCounts(counts, qn)
+	if err != nil {
+		return counts, err
 	}
 
 	raws := map[string]bool{}
@@ -154,51 +156,60 @@ func (s *Store) eventsOfRaws(raws map[string]bool) (map[string]bool, error) {
 	return out, err
 }
 
-// eraseQueues deletes the outbox entries and dead letters of leads in every
-// sink.
-func (s *Store) eraseQueues(leads map[string]bool) (map[string]int, error) {
+// eraseQueues deletes, in every sink, the outbox entries and dead letters
+// of leads, and those that hold a lead of p themselves (their event pruned).
+func (s *Store) eraseQueues(leads map[string]bool, p *person) (map[string]int, error) {
 	counts := map[string]int{}
-	sinks, err := s.bucketsWithPrefix("outbox/")
-	if err != nil {
-		return counts, err
-	}
-	ofLead := func(v []byte) bool {
+	ofPerson := func(v []byte) (leadID string, match bool) {
 		var e struct {
-			LeadID string `json:"lead_id"`
+			LeadID string          `json:"lead_id"`
+			Lead   json.RawMessage `json:"lead"`
 		}
-		return json.Unmarshal(v, &e) == nil && leads[e.LeadID]
+		if json.Unmarshal(v, &e) != nil {
+			return "", false
+		}
+		return e.LeadID, leads[e.LeadID] || (len(e.Lead) > 0 && p.lead(e.Lead))
 	}
-	for _, sink := range sinks {
-		n, _, err := s.run(sweep{bucket: outboxBucket(sink),
-			match: func(tx *bolt.Tx, k, v []byte, _ map[string]int) (bool, error) {
-				return ofLead(v), nil
-			}})
-		counts["outbox"] += n
+	queues := func(prefix string, bucket func(string) []byte, count string, erased map[string]bool) error {
+		sinks, err := s.bucketsWithPrefix(prefix)
 		if err != nil {
-			return counts, err
+			return err
 		}
-		// The pending index is keyed by lead id: drop the erased ones (their
-		// entries are gone) in one step per batch.
-		ids := make([][]byte, 0, len(leads))
-		for id := range leads {
-			ids = append(ids, []byte(id))
+		for _, sink := range sinks {
+			n, _, err := s.run(sweep{bucket: bucket(sink),
+				match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) {
+					_, m := ofPerson(v)
+					return m, nil
+				},
+				deleted: func(_, v []byte) {
+					if id, _ := ofPerson(v); erased != nil && id != "" {
+						erased[id] = true
+					}
+				}})
+			counts[count] += n
+			if err != nil {
+				return err
+			}
+			if erased == nil {
+				continue
+			}
+			// The pending index is keyed by lead id: drop the erased ones
+			// (their entries are gone) in one step per batch.
+			ids := make([][]byte, 0, len(erased))
+			for id := range erased {
+				ids = append(ids, []byte(id))
+			}
+			if _, err := s.deleteKeys(pendingBucket(sink), ids); err != nil {
+				return err
+			}
 		}
-		if _, err := s.deleteKeys(pendingBucket(sink), ids); err != nil {
-			return counts, err
-		}
+		return nil
 	}
-	if sinks, err = s.bucketsWithPrefix("dead/"); err != nil {
+	erased := maps.Clone(leads)
+	if err := queues("outbox/", outboxBucket, "outbox", erased); err != nil {
 		return counts, err
 	}
-	for _, sink := range sinks {
-		n, _, err := s.run(sweep{bucket: deadBucket(sink),
-			match: func(_ *bolt.Tx, _, v []byte, _ map[string]int) (bool, error) { return ofLead(v), nil }})
-		counts["dead"] += n
-		if err != nil {
-			return counts, err
-		}
-	}
-	return counts, nil
+	return counts, queues("dead/", deadBucket, "dead", nil)
 }
 
 // deleteKeys deletes keys from bucket in writer steps of defaultBatch keys,

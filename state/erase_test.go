@@ -167,3 +167,36 @@ func TestEraseKeepsTheLeadsOfOthersInTheSameRequest(t *testing.T) {
 		t.Fatalf("the other contact's pending delivery lost its lead: %q", es[0].Lead)
 	}
 }
+
+// TestEraseReachesWhatOutlivedItsEvent: retention prunes events but keeps
+// dead letters and pending entries, which then hold the lead themselves;
+// an erase must still find the person there.
+func TestEraseReachesWhatOutlivedItsEvent(t *testing.T) {
+	clk := &clock{t: t0}
+	s, dir := statetest.Open(t, state.Options{Now: clk.Now})
+	commit1(t, s, personIncoming("k1", "c1", "gone@example.com", "", t0, "a"))
+	commit1(t, s, personIncoming("k2", "c2", "gone@example.com", "", t0.Add(time.Second), "a"))
+	es := due(t, s, "a")
+	if len(es) != 2 {
+		t.Fatalf("%d due, want 2", len(es))
+	}
+	done, waitDone := wait(t)
+	if err := s.Bury("a", &es[0], "410 Gone", 410, "", done); err != nil {
+		t.Fatal(err)
+	}
+	waitDone()
+	if _, err := s.Prune(t0.Add(time.Hour), 0); err != nil { // the events go; the letter and the entry stay
+		t.Fatal(err)
+	}
+	counts, err := s.Erase("gone@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["dead"] != 1 || counts["outbox"] != 1 {
+		t.Fatalf("erase counts %v, want the dead letter and the pending entry", counts)
+	}
+	s.Close()
+	if hits := filesContaining(t, dir, "gone@example.com"); len(hits) > 0 {
+		t.Fatalf("after erase: %v", hits)
+	}
+}
