@@ -83,11 +83,8 @@ func genericConfig(c config.Source, secrets bool) (generic.Config, error) {
 		Algorithm: sig.Algorithm, Signed: sig.Signed, TimestampHeader: sig.TimestampHeader,
 		TimestampUnit: sig.TimestampUnit, IDHeader: sig.IDHeader,
 		EventID: c.EventID, EventTime: c.EventTime, Type: c.Type, Types: c.Types, Each: c.Each, Fields: c.Fields}
-	// A window needs a timestamp to check: a signature without one gets
-	// none unless the config sets one (which check then refuses).
-	if sig.TimestampHeader != "" || sig.Scheme == config.SchemeStandardWebhooks {
-		gc.MaxClockSkew = defaultSkew
-	}
+	// The config's defaults give a signature with a timestamp the default
+	// window, and one without none.
 	if c.MaxClockSkew != nil {
 		gc.MaxClockSkew = c.MaxClockSkew.D()
 	}
@@ -192,12 +189,13 @@ func (b *Built) Close() error {
 	return errors.Join(errs...)
 }
 
-// Build constructs every source and sink of cfg. It gathers every error, each
-// naming the entry, so `leadsync check` can print them all at once. Nothing
-// is left open on error. st backs what sources cache (signing keys).
+// Build constructs every source and sink of cfg. It gathers every error into
+// a *config.Errors, each at its key's line, so that serve and a reload
+// report them all at once as check does. Nothing is left open on error. st
+// backs what sources cache (signing keys).
 func Build(cfg *config.Config, log *slog.Logger, st *state.Store) (*Built, error) {
 	b := &Built{}
-	var errs []error
+	errs := problems{cfg: cfg}
 	for i, sc := range cfg.Sources {
 		if cfg.Demo && sourceBuilders[sc.Provider] == nil {
 			// The demo lists every provider SPEC.md names; one this build
@@ -207,7 +205,7 @@ func Build(cfg *config.Config, log *slog.Logger, st *state.Store) (*Built, error
 		}
 		spec, err := buildSource(sc, env{log: log.With("source", sc.Name), store: st})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("sources[%d] %q: %w", i, sc.Name, err))
+			errs.add(fmt.Sprintf("sources[%d]", i), err)
 			continue
 		}
 		b.Sources = append(b.Sources, spec)
@@ -215,25 +213,24 @@ func Build(cfg *config.Config, log *slog.Logger, st *state.Store) (*Built, error
 	for i, sc := range cfg.Sinks {
 		build := sinkBuilders[sc.Type]
 		if build == nil {
-			errs = append(errs, fmt.Errorf("sinks[%d] %q: type %q is not supported by this build (supported: %s)",
-				i, sc.Name, sc.Type, keys(sinkBuilders)))
+			errs.add(fmt.Sprintf("sinks[%d]", i), unsupportedSink(sc.Type))
 			continue
 		}
 		s, err := build(sc, log) // each sink names itself in its log lines
 		if err != nil {
-			errs = append(errs, fmt.Errorf("sinks[%d] %q: %w", i, sc.Name, err))
+			errs.add(fmt.Sprintf("sinks[%d]", i), err)
 			continue
 		}
 		b.Sinks = append(b.Sinks, SinkSpec{Name: sc.Name, Type: sc.Type, Sink: s, Match: matchOf(sc.Match), Delivery: policyOf(sc.Effective)})
 	}
 	tp, err := providers.ParsePrefixes(cfg.TrustedProxies)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
+		errs.add("trusted_proxies", err)
 	}
 	b.TrustedProxies = tp
-	if len(errs) > 0 {
+	if err := errs.err(); err != nil {
 		b.Close()
-		return nil, errors.Join(errs...)
+		return nil, err
 	}
 	return b, nil
 }
@@ -241,7 +238,7 @@ func Build(cfg *config.Config, log *slog.Logger, st *state.Store) (*Built, error
 func buildSource(sc config.Source, e env) (SourceSpec, error) {
 	build := sourceBuilders[sc.Provider]
 	if build == nil {
-		return SourceSpec{}, fmt.Errorf("provider %q is not supported by this build (supported: %s)", sc.Provider, keys(sourceBuilders))
+		return SourceSpec{}, fmt.Errorf("provider: %q is not supported by this build (supported: %s)", sc.Provider, keys(sourceBuilders))
 	}
 	src, err := build(sc, e)
 	if err != nil {
@@ -285,57 +282,69 @@ const defaultSkew = 10 * time.Minute
 
 // CheckSupported reports, without building anything, every source provider
 // and sink type of cfg that this build cannot run, and every problem their
-// own checks find (a generic source's pointers, a CRM sink's field mapping):
-// a *config.Errors, each located at its key's line as Load locates its own.
+// own checks find (a generic source's pointers, a CRM sink's field mapping),
+// as Build reports them.
 func CheckSupported(cfg *config.Config) error {
-	var errs config.Errors
-	add := func(base string, err error) {
-		for _, e := range leaves(err) {
-			path, msg := base, e.Error()
-			// A builder names the key it refuses first ("fields.emale:
-			// unknown field"): locate the message there.
-			if k, rest, ok := strings.Cut(msg, ": "); ok && keyPath.MatchString(k) {
-				path, msg = base+"."+k, rest
-			}
-			errs = append(errs, cfg.Problem(path, msg))
-		}
-	}
+	errs := problems{cfg: cfg}
 	for i, s := range cfg.Sources {
-		base := fmt.Sprintf("sources[%d]", i)
-		if sourceBuilders[s.Provider] == nil {
-			add(base, fmt.Errorf("provider: %q is not supported by this build (supported: %s)", s.Provider, keys(sourceBuilders)))
-			continue
-		}
 		// Source constructors do no I/O: building one runs the provider's
 		// own checks (e.g. a generic source's pointers and field names).
 		if _, err := buildSource(s, env{log: slog.New(slog.DiscardHandler)}); err != nil {
-			add(base, err)
+			errs.add(fmt.Sprintf("sources[%d]", i), err)
 		}
 	}
 	for i, s := range cfg.Sinks {
-		base := fmt.Sprintf("sinks[%d]", i)
 		build := sinkBuilders[s.Type]
-		if build == nil {
-			add(base, fmt.Errorf("type: %q is not supported by this build (supported: %s)", s.Type, keys(sinkBuilders)))
+		switch {
+		case build == nil:
+			errs.add(fmt.Sprintf("sinks[%d]", i), unsupportedSink(s.Type))
 			continue
-		}
-		if s.Type == config.SinkFile {
+		case s.Type == config.SinkFile:
 			continue // building it would create the file
 		}
 		// The other constructors do no I/O: building runs each sink's own
 		// checks (e.g. a CRM's field mapping).
 		sk, err := build(s, slog.New(slog.DiscardHandler))
 		if err != nil {
-			add(base, err)
+			errs.add(fmt.Sprintf("sinks[%d]", i), err)
 			continue
 		}
 		sk.Close()
 	}
-	if len(errs) == 0 {
+	return errs.err()
+}
+
+func unsupportedSink(typ string) error {
+	return fmt.Errorf("type: %q is not supported by this build (supported: %s)", typ, keys(sinkBuilders))
+}
+
+// problems gathers what the builders refuse as a *config.Errors, each
+// located at its key's line as Load locates its own.
+type problems struct {
+	cfg  *config.Config
+	errs config.Errors
+}
+
+// add records err (each error it joins) of the entry at base
+// ("sources[2]"). A builder names the key it refuses first ("fields.emale:
+// unknown field"): the message is located there.
+func (p *problems) add(base string, err error) {
+	for _, e := range leaves(err) {
+		path, msg := base, e.Error()
+		if k, rest, ok := strings.Cut(msg, ": "); ok && keyPath.MatchString(k) {
+			path, msg = base+"."+k, rest
+		}
+		p.errs = append(p.errs, p.cfg.Problem(path, msg))
+	}
+}
+
+// err is what was gathered, in the file's order, or nil.
+func (p *problems) err() error {
+	if len(p.errs) == 0 {
 		return nil
 	}
-	errs.Sort()
-	return &errs
+	p.errs.Sort()
+	return &p.errs
 }
 
 // keyPath is a config key path as a builder's message starts with it:

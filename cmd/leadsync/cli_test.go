@@ -96,6 +96,11 @@ sinks:
 	if n := strings.Count(out, "\n"); n != 2 {
 		t.Errorf("%d lines, want the 2 problems:\n%s", n, out)
 	}
+	// serve refuses the same file the same way.
+	if sout, code := runCLI(t, dir, []string{"STATE_DIRECTORY=" + filepath.Join(dir, "state")}, "serve", "--config", path); code != 1 ||
+		!strings.Contains(sout, path+":7: sources[0].fields.emale: unknown field") {
+		t.Errorf("serve of that file: exit %d, want 1 with the located problems:\n%s", code, sout)
+	}
 
 	good := filepath.Join(dir, "good.yaml")
 	writeConfigTo(t, good, dir)

@@ -78,13 +78,6 @@ func serve(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	if !cfg.Demo {
-		// As check prints them: every problem, each at its line.
-		if err := lsync.CheckSupported(cfg); err != nil {
-			printConfigErrors(g, err)
-			return exitError{code: 1}
-		}
-	}
 	tuneGC()
 	tuneProcs()
 	log, level := newLogger(cfg)
@@ -109,7 +102,8 @@ func serve(ctx context.Context, g *globals) error {
 	}()
 	built, err := lsync.Build(cfg, log, st)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		printConfigErrors(g, err) // as check prints them: every problem, each at its line
+		return exitError{code: 1}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -184,15 +178,7 @@ func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog
 	start := time.Now()
 	next, err := config.Load(cur.Path)
 	if err != nil {
-		var errs *config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range *errs {
-				log.Error("reload refused: config error; the running config stays", "error", e.Error())
-			}
-		} else {
-			log.Error("reload refused; the running config stays", "err", err)
-		}
-		eng.NoteReloadFailure()
+		refused(log, eng, err)
 		return nil, false
 	}
 	if keys := cur.NeedsRestart(next); len(keys) > 0 {
@@ -211,8 +197,7 @@ func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog
 		}
 	}
 	if err != nil {
-		log.Error("reload refused; the running config stays", "err", err)
-		eng.NoteReloadFailure()
+		refused(log, eng, err)
 		return nil, false
 	}
 	if lv, err := logging.ParseLevel(next.Log.Level); err == nil {
@@ -225,6 +210,19 @@ func reload(cur *config.Config, eng *lsync.Engine, log *slog.Logger, level *slog
 	log.Info("config reloaded", "sources", len(built.Sources), "sinks", len(built.Sinks),
 		"took", time.Since(start).Round(time.Millisecond).String())
 	return next, true
+}
+
+// refused logs why a reload changed nothing: each problem of the config on
+// a line of its own, with its FILE:LINE.
+func refused(log *slog.Logger, eng *lsync.Engine, err error) {
+	if errs, ok := errors.AsType[*config.Errors](err); ok {
+		for _, e := range *errs {
+			log.Error("reload refused: config error; the running config stays", "error", e.Error())
+		}
+	} else {
+		log.Error("reload refused; the running config stays", "err", err)
+	}
+	eng.NoteReloadFailure()
 }
 
 // watchdog pings systemd's watchdog at half its interval, when enabled.
