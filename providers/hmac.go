@@ -12,8 +12,10 @@ import (
 )
 
 // HMAC-SHA256 helpers shared by the providers whose webhooks are signed with
-// a shared key (Hemnet, Rechat, generic). They live here so that the one
-// subtle part, comparing in constant time, is written and tested once.
+// a shared key as hex HMAC-SHA256 (Hemnet, Rechat). They live here so that
+// the one subtle part, comparing in constant time, is written and tested
+// once. The generic provider, which also takes SHA-512 and base64, matches
+// with its own and answers with the same ErrNoMatch.
 
 // ErrNoMatch is returned by HMACKeys.MatchHex for well-formed signatures
 // that match no configured key: a wrong or rotated-away key, or a body

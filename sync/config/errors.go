@@ -67,16 +67,21 @@ func (c *Config) Problem(path, msg string) Error {
 	if e.File == "" {
 		e.File = c.Path
 	}
-	for p := path; c.lines != nil; p = parent(p) {
-		if l, ok := c.lines[p]; ok {
-			e.Line = l
-			break
+	e.Line, _ = lineOf(c.seen, path) // 0: a config not read from a file
+	return e
+}
+
+// lineOf is the line of path in seen, or of its nearest enclosing key there
+// when path itself is not written; ok is false when nothing encloses it.
+func lineOf(seen map[string]loc, path string) (line int, ok bool) {
+	for p := path; ; p = parent(p) {
+		if l, ok := seen[p]; ok {
+			return l.line, true
 		}
 		if p == "" {
-			break
+			return 0, false
 		}
 	}
-	return e
 }
 
 // Sort orders problems by line, as Load lists its own.

@@ -82,16 +82,22 @@ func (c *checker) inapplicable(path string, t reflect.Type, what, kind string, c
 // suggest returns ` (did you mean "x"?)` for a key one or two edits away
 // from a known one: most unknown keys are typos.
 func suggest(key string, fields map[string]int) string {
+	if best := closest(key, fields); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// closest is the name in names one or two edits away from key (the first
+// in order among the nearest), or "".
+func closest(key string, names map[string]int) string {
 	best, bestDist := "", 3
-	for f := range fields {
+	for f := range names {
 		if d := editDistance(key, f); d < bestDist || (d == bestDist && f < best) {
 			best, bestDist = f, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // editDistance is the Levenshtein distance between a and b.

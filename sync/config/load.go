@@ -96,10 +96,7 @@ func parse(name string, data []byte, secrets bool) (*Config, error) {
 		d.errs.truncate(maxErrors)
 		return nil, &d.errs
 	}
-	cfg.file, cfg.lines = name, make(map[string]int, len(d.seen))
-	for p, l := range d.seen {
-		cfg.lines[p] = l.line
-	}
+	cfg.file, cfg.seen = name, d.seen
 	return cfg, nil
 }
 

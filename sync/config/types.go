@@ -22,11 +22,11 @@ type Config struct {
 	// Demo is true for the embedded demo config.
 	Demo bool `yaml:"-"`
 
-	// file and lines locate keys for errors found after loading (see
-	// Config.Problem): the name given to Load or Parse, and the line of
-	// every key path present in the file.
-	file  string
-	lines map[string]int
+	// file and seen locate keys for errors found after loading (see
+	// Config.Problem): the name given to Load or Parse, and the decoder's
+	// record of every key path present in the file.
+	file string
+	seen map[string]loc
 	// worldReadable is set by Load when any user may read the file, which
 	// matters only if it holds inline secrets (see Warnings).
 	worldReadable bool

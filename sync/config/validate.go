@@ -46,14 +46,10 @@ func (c *checker) errorf(path, format string, args ...any) {
 // line is the line of path, or of its nearest ancestor present in the file
 // when the key itself is missing.
 func (c *checker) line(path string) int {
-	for p := path; ; p = parent(p) {
-		if l, ok := c.d.seen[p]; ok {
-			return l.line
-		}
-		if p == "" {
-			return 1
-		}
+	if l, ok := lineOf(c.d.seen, path); ok {
+		return l
 	}
+	return 1
 }
 
 // validate checks the whole config.
@@ -170,7 +166,7 @@ func (c *checker) reapit(path string, s *Source) {
 		c.ed25519Key(path+".public_keys."+kid, kid, key)
 	}
 	c.nonEmpty(path+".customers", s.Customers)
-	c.topics(path+".topics", s.Topics, "Reapit", reapitTopics, false)
+	c.topics(path+".topics", s.Provider, s.Topics)
 	c.httpURL(path+".api_url", s.APIURL)
 	c.httpURL(path+".token_url", s.TokenURL)
 	if r := s.Reconcile; r != nil {
@@ -214,7 +210,7 @@ func (c *checker) rechat(path string, s *Source) {
 			c.errorf(indexed(path+".keys", i), "must be 64 hexadecimal characters")
 		}
 	}
-	c.topics(path+".topics", s.Topics, "Rechat", rechatTopics, true)
+	c.topics(path+".topics", s.Provider, s.Topics)
 }
 
 // topics checks an explicit topic list: empty would accept nothing, and a
@@ -222,38 +218,61 @@ func (c *checker) rechat(path string, s *Source) {
 // "ignored" (Reapit does not send them again), so a topic one or two edits
 // away from one the provider documents is refused with that one suggested.
 // (One far from all is let through with a warning: providers add topics.)
-func (c *checker) topics(path string, topics []string, provider string, known []string, fold bool) {
+func (c *checker) topics(path, provider string, topics []string) {
 	if c.d.isSet(path) && len(topics) == 0 {
 		c.errorf(path, "must list at least one topic (leave it out for the default)")
 	}
 	c.nonEmpty(path, topics)
+	d := topicsOf(provider)
 	for i, t := range topics {
-		if documentedTopic(t, known, fold) {
-			continue
-		}
-		if hint := topicHint(t, known); hint != "" {
-			c.errorf(indexed(path, i), "%q is not a %s topic%s", t, provider, hint)
+		if documented, hint := d.check(t); !documented && hint != "" {
+			c.errorf(indexed(path, i), "%q is not a %s topic%s", t, d.name, hint)
 		}
 	}
 }
 
-// documentedTopic reports whether t is one of known (or empty, which
-// nonEmpty reports); fold compares without case and surrounding spaces, as
-// the Rechat source does.
-func documentedTopic(t string, known []string, fold bool) bool {
-	if fold {
-		t = strings.TrimSpace(t)
-	}
-	return t == "" || slices.ContainsFunc(known, func(k string) bool { return k == t || fold && strings.EqualFold(k, t) })
+// documentedTopics are the topics a provider documents: name is how
+// messages call the provider, fold says topics compare without case and
+// surrounding spaces (as the Rechat source compares them).
+type documentedTopics struct {
+	name  string
+	known []string
+	fold  bool
 }
 
-// topicHint suggests the documented topic t is probably a misspelling of.
-func topicHint(t string, known []string) string {
-	names := make(map[string]int, len(known))
-	for _, k := range known {
-		names[k] = 0
+// topicsOf is what provider documents; known is nil for a provider without
+// topics.
+func topicsOf(provider string) documentedTopics {
+	switch provider {
+	case ProviderReapit:
+		return documentedTopics{name: "Reapit", known: reapitTopics}
+	case ProviderRechat:
+		return documentedTopics{name: "Rechat", known: rechatTopics, fold: true}
 	}
-	return suggest(t, names)
+	return documentedTopics{}
+}
+
+// check reports whether t is documented (an empty t counts: nonEmpty
+// reports it), and if not, the ` (did you mean "x"?)` of the documented
+// topic it is a letter or two away from, if any.
+func (d documentedTopics) check(t string) (documented bool, hint string) {
+	norm := func(s string) string { return s }
+	if d.fold {
+		norm = func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+	}
+	t = norm(t)
+	names := make(map[string]int, len(d.known))
+	spelling := make(map[string]string, len(d.known))
+	for _, k := range d.known {
+		if norm(k) == t || t == "" {
+			return true, ""
+		}
+		names[norm(k)], spelling[norm(k)] = 0, k
+	}
+	if best := closest(t, names); best != "" {
+		return false, fmt.Sprintf(" (did you mean %q?)", spelling[best])
+	}
+	return false, ""
 }
 
 // reapitTopics are the topicIds Reapit documents (its webhooks guide, in

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 
@@ -47,14 +48,10 @@ func (c *checker) genericSignature(path string, g *Signature) {
 	}
 	c.secrets(path+".secrets", g.Secrets)
 	if g.Scheme == SchemeStandardWebhooks {
-		// The scheme fixes these (webhook-signature, v1, base64 HMAC-SHA256
-		// over id.timestamp.body): a value given beside it would be
-		// ignored, and the sender's signatures refused.
-		for _, k := range []string{"header", "prefix", "encoding", "algorithm", "signed", "timestamp_header", "timestamp_unit", "id_header"} {
-			if c.d.isSet(path + "." + k) {
-				c.errorf(path+"."+k, "does not apply with scheme %s, which fixes it", SchemeStandardWebhooks)
-			}
-		}
+		// The scheme fixes the rest (webhook-signature, v1, base64
+		// HMAC-SHA256 over id.timestamp.body): a value given beside it
+		// would be ignored, and the sender's signatures refused.
+		c.inapplicable(path, reflect.TypeFor[Signature](), "scheme", g.Scheme, []string{"scheme", "secret", "secrets"}, nil)
 		c.whsec(path+".secret", g.Secret)
 		for i, s := range g.Secrets {
 			c.whsec(indexed(path+".secrets", i), s)

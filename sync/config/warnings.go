@@ -30,17 +30,13 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	for i, s := range c.Sources {
-		provider, known, fold := "", []string(nil), false
-		switch s.Provider {
-		case ProviderReapit:
-			provider, known = "Reapit", reapitTopics
-		case ProviderRechat:
-			provider, known, fold = "Rechat", rechatTopics, true
-		}
+		d := topicsOf(s.Provider)
 		for j, t := range s.Topics {
-			if known != nil && !documentedTopic(t, known, fold) && topicHint(t, known) == "" {
+			// A near miss is an error (see checker.topics); one far from all
+			// may be a topic added since this build.
+			if documented, hint := d.check(t); d.known != nil && !documented && hint == "" {
 				w = append(w, fmt.Sprintf("sources[%d].topics[%d]: %q is not a topic %s documents (as this build knows them); check its spelling",
-					i, j, t, provider))
+					i, j, t, d.name))
 			}
 		}
 	}
