@@ -372,7 +372,10 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 func TestURLTokensStayOutOfErrors(t *testing.T) {
 	srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, "no hook at %s (path %s, key %s)", r.URL.RequestURI(), r.URL.Path, r.URL.Query().Get("key"))
+		// The whole path, and a segment of it alone: a hook URL's token is
+		// one segment, and an error page may quote just that.
+		segs := strings.Split(r.URL.Path, "/")
+		fmt.Fprintf(w, "no hook at %s (path %s, hook %s, key %s)", r.URL.RequestURI(), r.URL.Path, segs[len(segs)-1], r.URL.Query().Get("key"))
 	})
 	err := newSink(t, srv.URL+"/hooks/catch/123/s3cr3tpath?key=querytoken99").Deliver(t.Context(), sinktest.Sample(1))
 	if err == nil {
