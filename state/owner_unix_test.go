@@ -64,3 +64,26 @@ func TestRewritesKeepTheOwner(t *testing.T) {
 	}
 	owner("after Rewrite")
 }
+
+// TestRewriteKeepsTheMode: a group-writable database stays so after a
+// rewrite, whatever the umask (bbolt creates the new file through it).
+func TestRewriteKeepsTheMode(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, state.FileName)
+	s, err := state.Open(dir, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.Chmod(path, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rewrite(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("after Rewrite: %v, %v; want mode 0660", fi.Mode().Perm(), err)
+	}
+}
