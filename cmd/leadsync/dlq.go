@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	lsync "github.com/leadsync/leadsync/sync"
 )
 
 func newDLQ(g *globals) *cobra.Command {
@@ -31,6 +35,9 @@ retry them; or drop them.`,
 				return err
 			}
 			defer closeFn()
+			if err := knownSink(cmd.Context(), a, sink); err != nil {
+				return err
+			}
 			dl, err := a.DeadLetters(cmd.Context(), sink)
 			if err != nil {
 				return err
@@ -96,6 +103,9 @@ retry them; or drop them.`,
 				return err
 			}
 			defer closeFn()
+			if err := knownSink(cmd.Context(), a, retrySink); err != nil {
+				return err
+			}
 			n, err := a.RetryDead(cmd.Context(), retrySink, args)
 			if err != nil {
 				return err
@@ -129,6 +139,9 @@ retry them; or drop them.`,
 				return err
 			}
 			defer closeFn()
+			if err := knownSink(cmd.Context(), a, dropSink); err != nil {
+				return err
+			}
 			n, err := a.DropDead(cmd.Context(), dropSink, args)
 			if err != nil {
 				return err
@@ -145,4 +158,28 @@ retry them; or drop them.`,
 	drop.Flags().StringVar(&dropSink, "sink", "", "the sink (with --all)")
 	dlq.AddCommand(list, show, retry, drop)
 	return dlq
+}
+
+// knownSink refuses a --sink that names no sink, configured or with
+// deliveries in the store (a sink removed from the config keeps its dead
+// letters): a typo would otherwise read as "no dead letters".
+func knownSink(ctx context.Context, a lsync.Admin, name string) error {
+	if name == "" {
+		return nil
+	}
+	st, err := a.Status(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, s := range st.Sinks {
+		if s.Name == name {
+			return nil
+		}
+		names = append(names, s.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("--sink %q: there are no sinks, in the config or the store", name)
+	}
+	return fmt.Errorf("--sink %q: no such sink (the sinks are %s)", name, strings.Join(names, ", "))
 }

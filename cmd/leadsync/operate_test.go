@@ -72,6 +72,15 @@ func TestOperatorCommands(t *testing.T) {
 	if out, code := cli("dlq", "show", "msg_nope"); code == 0 {
 		t.Fatalf("dlq show of an unknown id succeeded: %s", out)
 	}
+	// A misspelt --sink is an error naming the sinks, not "no dead letters".
+	for _, args := range [][]string{{"dlq", "list", "--sink", "crn"}, {"dlq", "retry", "--all", "--sink", "crn"}, {"dlq", "drop", "--all", "--sink", "crn"}} {
+		if out, code := cli(args...); code != 1 || !strings.Contains(out, `--sink "crn": no such sink (the sinks are `) || !strings.Contains(out, "crm") {
+			t.Fatalf("%v: %d %s", args, code, out)
+		}
+	}
+	if out, code := cli("dlq", "list", "--sink", "crm", "--json"); code != 0 || !strings.Contains(out, dead[0].ID) {
+		t.Fatalf("dlq list --sink crm: %d %s", code, out)
+	}
 	rec.answer.Store(0)
 	if out, code := cli("dlq", "retry", dead[0].ID); code != 0 || !strings.Contains(out, "1 dead letters queued again") {
 		t.Fatalf("dlq retry: %d %s", code, out)
