@@ -232,7 +232,7 @@ func (r *reconciler) note(source, cust string, at time.Time, res RunResult) {
 		r.stat[k] = s
 	}
 	t := at.UTC()
-	s.LastRun, s.LastError = &t, res.Error
+	s.LastRun, s.LastError = &t, NullString(res.Error)
 	s.Seen += int64(res.Seen)
 	s.Found += int64(res.Found)
 }

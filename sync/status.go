@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -41,8 +42,21 @@ type SinkStatus struct {
 	Dead             int        `json:"dead"`
 	OldestPendingAge float64    `json:"oldest_pending_age_seconds"`
 	LastSuccess      *time.Time `json:"last_success"`
-	LastError        string     `json:"last_error,omitempty"`
-	LastErrorAt      *time.Time `json:"last_error_at,omitempty"`
+	LastError        NullString `json:"last_error"`
+	LastErrorAt      *time.Time `json:"last_error_at"`
+}
+
+// NullString is a string that is null in JSON when empty, as status's other
+// "never happened" fields (last_success, last_event) are: every key is
+// always there.
+type NullString string
+
+// MarshalJSON writes null for "".
+func (s NullString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
 }
 
 // ReconcileStatus is one reconciled customer of a source.
@@ -50,7 +64,7 @@ type ReconcileStatus struct {
 	Source    string     `json:"source"`
 	Customer  string     `json:"customer"`
 	LastRun   *time.Time `json:"last_run"`
-	LastError string     `json:"last_error,omitempty"`
+	LastError NullString `json:"last_error"`
 	Cursor    *time.Time `json:"cursor"`
 	Seen      int64      `json:"applicants_seen"`
 	Found     int64      `json:"found_only_by_reconcile"`
@@ -148,7 +162,7 @@ func (e *Engine) Status() (*Status, error) {
 		}
 		if d.lastErr != "" {
 			t := d.lastErrAt.UTC()
-			sk.LastError, sk.LastErrorAt = d.lastErr, &t
+			sk.LastError, sk.LastErrorAt = NullString(d.lastErr), &t
 		}
 		d.mu.Unlock()
 	}

@@ -99,7 +99,7 @@ func printStatus(out io.Writer, s *lsync.Status, now time.Time) {
 		}
 		lastErr := "-"
 		if x.LastError != "" {
-			lastErr = ago(x.LastErrorAt, now) + ": " + truncate(x.LastError, 80)
+			lastErr = ago(x.LastErrorAt, now) + ": " + truncate(string(x.LastError), 80)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", x.Name, typ, x.Pending, x.Dead, oldest, ago(x.LastSuccess, now), lastErr)
 	}
@@ -114,7 +114,7 @@ func printStatus(out io.Writer, s *lsync.Status, now time.Time) {
 				cursor = x.Cursor.UTC().Format(time.RFC3339)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", x.Source, x.Customer, ago(x.LastRun, now), cursor,
-				x.Seen, x.Found, dash(truncate(x.LastError, 60)))
+				x.Seen, x.Found, dash(truncate(string(x.LastError), 60)))
 		}
 		tw.Flush()
 	}
