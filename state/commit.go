@@ -224,13 +224,27 @@ func applyVersion(tx *bolt.Tx, leadID, evID string, v time.Time, single bool) (s
 	if !v.IsZero() {
 		ver = v.UnixNano()
 	}
-	if prev := b.Get([]byte(leadID)); prev != nil && ver != 0 {
+	if prev := b.Get([]byte(leadID)); prev != nil {
 		var rec versionRecord
-		if json.Unmarshal(prev, &rec) == nil && rec.Version > ver {
-			return true, nil
+		if json.Unmarshal(prev, &rec) == nil {
+			if ver != 0 && rec.Version > ver {
+				return true, nil
+			}
+			ver = keptVersion(ver, rec.Version)
 		}
 	}
 	return false, putJSON(b, []byte(leadID), &versionRecord{Version: ver, EventID: evID})
+}
+
+// keptVersion is the version to record when an event of version ver (0:
+// none) is applied over one of version prev. An event without a version says
+// nothing of order, so it is applied, but the newest version seen stays the
+// bar: an older versioned event that arrives after it is still stale.
+func keptVersion(ver, prev int64) int64 {
+	if ver == 0 {
+		return prev
+	}
+	return ver
 }
 
 // enqueue puts one outbox entry due at `due`, replacing the entity's pending

@@ -249,6 +249,12 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 	if !ev.Version.IsZero() {
 		ver = ev.Version.UnixNano()
 	}
+	if pv := tx.Bucket(bVersions).Get([]byte(r.LeadID)); pv != nil {
+		var rec versionRecord
+		if json.Unmarshal(pv, &rec) == nil {
+			ver = keptVersion(ver, rec.Version)
+		}
+	}
 	if err := putJSON(tx.Bucket(bVersions), []byte(r.LeadID), &versionRecord{Version: ver, EventID: evID}); err != nil {
 		return r, err
 	}

@@ -125,6 +125,22 @@ func TestVersionKeyMakesOneEvent(t *testing.T) {
 	}
 }
 
+// An event without a version is applied, but does not lower the bar: an
+// older versioned event arriving after it is still stale.
+func TestUnversionedEventKeepsTheBar(t *testing.T) {
+	s, _ := statetest.Open(t, state.Options{})
+	commit1(t, s, incoming("reapit", "v2", "A1", t0.Add(time.Minute), "a"))
+	if r := commit1(t, s, incoming("reapit", "u", "A1", time.Time{}, "a")); r.Status != lead.StatusAccepted {
+		t.Fatalf("unversioned = %+v, want accepted", r)
+	}
+	if r := commit1(t, s, incoming("reapit", "v1", "A1", t0, "a")); r.Status != lead.StatusStale {
+		t.Fatalf("older version after an unversioned one = %+v, want stale", r)
+	}
+	if r := commit1(t, s, incoming("reapit", "v3", "A1", t0.Add(2*time.Minute), "a")); r.Status != lead.StatusAccepted {
+		t.Fatalf("newer version = %+v, want accepted", r)
+	}
+}
+
 func TestNewestWinsAndReplacesPending(t *testing.T) {
 	s, _ := statetest.Open(t, state.Options{})
 	commit1(t, s, incoming("reapit", "v2", "A1", t0.Add(time.Minute), "a"))

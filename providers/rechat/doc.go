@@ -80,7 +80,8 @@
 // an empty person. showing.created
 // makes created leads and any other showing.* event updated ones; the key
 // is the appointment and its version (updated_at, else status and time),
-// so a repeat of unchanged appointments is a duplicate. A showing without
+// so a repeat of unchanged appointments is a duplicate; the version that
+// orders them is updated_at, else the envelope's timestamp. A showing without
 // appointments (a listing just opened to viewings) is one ignored event: it
 // has no buyer.
 //

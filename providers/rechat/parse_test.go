@@ -313,3 +313,22 @@ func TestShowingKeys(t *testing.T) {
 		t.Errorf("actions %s, %s", actA, actB)
 	}
 }
+
+// An appointment without updated_at is ordered by the envelope's timestamp,
+// as a contact is: a late retry of an older status is then stale.
+func TestAppointmentVersionFallsBackToTheTimestamp(t *testing.T) {
+	src := newSource(t)
+	body := `{"topic":"Showings","event":"showing.updated","timestamp":1713004756462,"payload":{"showing":{"id":"s","appointments":[{"id":"a1","status":"Confirmed","contact":{"email":"a@b.c"}}]}}}`
+	evs, err := src.Parse(request(t, []byte(body)))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%+v, %v", evs, err)
+	}
+	if want := time.UnixMilli(1713004756462); !evs[0].Version.Equal(want) {
+		t.Errorf("version = %v, want the envelope's %v", evs[0].Version, want)
+	}
+	body = `{"topic":"Showings","event":"showing.updated","timestamp":1713004756462,"payload":{"showing":{"id":"s","appointments":[{"id":"a1","status":"Confirmed","updated_at":"2024-04-12T10:00:00Z"}]}}}`
+	if evs, err = src.Parse(request(t, []byte(body))); err != nil || len(evs) != 1 ||
+		!evs[0].Version.Equal(time.Date(2024, 4, 12, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("with updated_at: %+v, %v", evs, err)
+	}
+}

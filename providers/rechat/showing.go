@@ -146,10 +146,17 @@ func (s *Source) appointmentEvent(d *delivery, sh *showing, a *appointment, agen
 	if vkey == "" {
 		vkey = string(a.Status) + "@" + a.Time.raw
 	}
+	// Without updated_at the envelope's timestamp orders the versions, as
+	// for contacts: otherwise a late retry of an older status would be
+	// applied over a newer one.
+	vt := a.UpdatedAt.t
+	if vt.IsZero() {
+		vt = d.sent
+	}
 	ev := lead.Event{
 		Key:       lead.Key(s.name, "showing_appointment", id, vkey),
 		EntityKey: lead.Key(s.name, "showing_appointment", id),
-		Version:   a.UpdatedAt.t,
+		Version:   vt,
 		Status:    lead.StatusAccepted,
 		Lead:      l,
 	}
