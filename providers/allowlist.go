@@ -18,6 +18,18 @@ var allowlistPresets = map[string][]string{
 	"hemnet-sandbox":    {"34.252.42.223", "54.72.180.48", "34.249.104.221"},
 }
 
+// InPreset reports whether ip is one of the addresses of the named preset
+// (hemnet-sandbox, …); false for an unknown name.
+func InPreset(name string, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, a := range allowlistPresets[name] {
+		if netip.MustParseAddr(a) == ip {
+			return true
+		}
+	}
+	return false
+}
+
 // Allowlist is the set of client addresses a source accepts webhooks from.
 // The zero value and nil both allow every address. It is immutable once
 // built and so safe for concurrent use.

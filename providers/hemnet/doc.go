@@ -33,6 +33,9 @@
 // contactReason itself is kept verbatim as interest.reason, so a sink can
 // apply its own rule.
 //
+// A contact received from one of Hemnet's sandbox addresses (the
+// hemnet-sandbox preset) is test data: test is true.
+//
 // Hemnet's ids are numbers in some objects and strings in others; they are
 // all carried as strings, copied digit for digit from the JSON (never through
 // float64, which would round large ids and print 1e+06).

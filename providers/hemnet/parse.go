@@ -161,7 +161,10 @@ func (s *Source) mapContact(r *providers.Request, c *contact) *lead.Lead {
 		occurred = ts
 	}
 	return &lead.Lead{
-		Action:     lead.ActionCreated,
+		Action: lead.ActionCreated,
+		// Hemnet's sandbox (testhemnet.se) sends from addresses of its
+		// own: its leads are test data, for sinks that match on test.
+		Test:       providers.InPreset("hemnet-sandbox", r.RemoteIP),
 		OccurredAt: lead.Time{Time: occurred.UTC()},
 		ReceivedAt: lead.Time{Time: r.ReceivedAt.UTC()},
 		Source: lead.Source{

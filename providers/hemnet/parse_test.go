@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,5 +221,23 @@ func TestSample(t *testing.T) {
 	a, b := hemnet.Sample(""), hemnet.Sample("")
 	if bytes.Equal(a, b) {
 		t.Error(`Sample("") twice gave the same id`)
+	}
+}
+
+// A contact from Hemnet's sandbox addresses is test data; from production's,
+// or anywhere else, it is not.
+func TestSandboxLeadsAreTest(t *testing.T) {
+	src := newSource(t, 0)
+	body := []byte(`{"type":"CONTACT","action":"CREATE","data":{"id":"sbx-1","email":"a@example.se"}}`)
+	for ip, want := range map[string]bool{"34.252.42.223": true, "::ffff:54.72.180.48": true,
+		"52.215.23.149": false, "127.0.0.1": false, "": false} {
+		r := request(body)
+		if ip != "" {
+			r.RemoteIP = netip.MustParseAddr(ip)
+		}
+		evs, err := src.Parse(r)
+		if err != nil || len(evs) != 1 || evs[0].Lead.Test != want {
+			t.Errorf("from %q: %+v, %v; want test %v", ip, evs, err, want)
+		}
 	}
 }
