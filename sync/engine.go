@@ -228,8 +228,15 @@ func (e *Engine) Handler() http.Handler {
 	})
 }
 
+// retryAfter503 is the Retry-After (seconds) of every 503 leadsync answers.
+const retryAfter503 = "5"
+
 func (e *Engine) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if e.draining.Load() {
+		// As the webhooks' answer while draining: a balancer or a
+		// provider's client learns to come back, on a new connection.
+		w.Header().Set("Retry-After", retryAfter503)
+		w.Header().Set("Connection", "close")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return
 	}

@@ -312,6 +312,9 @@ func TestDrainAnswers503(t *testing.T) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusServiceUnavailable {
+			if resp.Header.Get("Retry-After") == "" || !resp.Close {
+				t.Fatalf("readyz 503 while draining without Retry-After or Connection: close: %v", resp.Header)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

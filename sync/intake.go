@@ -47,7 +47,7 @@ func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	code, ans := e.intake(w, r, wr, src)
 	if code == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", retryAfter503)
 	}
 	writeAnswer(w, code, &ans)
 	if code == http.StatusOK {

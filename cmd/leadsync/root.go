@@ -49,8 +49,8 @@ Reapit API for what webhooks missed, and delivers each lead to the configured si
 (signed webhook, JSONL file, email, HubSpot, Pipedrive, Salesforce, Rechat) with
 retries, per-lead ordering and dead letters.
 
-While the daemon runs, status, dlq, replay, reconcile and erase talk to it over its
-admin socket; with it stopped they open the store directly.
+While the daemon runs, status, tail, dlq, replay, reconcile and erase talk to it over its
+admin socket; with it stopped they open the store directly (tail needs the daemon).
 
 Config: --config FILE, else $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml;
 with none of those, "serve" runs an embedded demo config on 127.0.0.1:8080.
@@ -69,7 +69,7 @@ Documentation: README.md (config reference, operations, install as a service).`,
 	root.SetErr(errw)
 	root.Version = versionString() // --version, as `leadsync version`
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo)")
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default $LEADSYNC_CONFIG, else /etc/leadsync/leadsync.yaml, else the demo; check needs a file)")
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newServe(g), newCheck(g), newSendTest(g), newStatus(g), newTail(g), newDLQ(g), newExplain(g), newReplay(g), newReconcile(g), newErase(g), newCompact(g), newSubscribe(g), newVersion(g))
 	return root
