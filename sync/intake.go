@@ -112,12 +112,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	if err := src.Source.Verify(r.Context(), req); err != nil {
 		return e.verifyFailed(log, name, err)
 	}
-	res, err := e.commit(incoming(src.Source, req, wr, lead.ViaWebhook))
+	in := incoming(src.Source, req, wr, lead.ViaWebhook)
+	res, err := e.commit(in)
 	if err != nil {
 		log.get().Error("commit failed; answering 503 so the provider retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "temporarily unavailable"}
 	}
 	e.committed(name, res, e.log, attrs, src.series)
+	e.recon.learn(src, in)
 	return http.StatusOK, summarize(res)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	stdsync "sync"
 	"time"
 
@@ -32,6 +33,11 @@ type reconciler struct {
 	runs map[string]*stdsync.Mutex // per source: a run never overlaps itself
 	stat map[string]*ReconcileStatus
 	wg   stdsync.WaitGroup
+
+	// known are, per source whose customers: is empty (every customer),
+	// the customers it polls: those that have sent a webhook, remembered
+	// as a cursor in the store. Loaded from the store on first use.
+	known map[string]map[string]bool
 }
 
 func newReconciler(e *Engine) *reconciler {
@@ -110,7 +116,13 @@ func (r *reconciler) run(source string, since time.Time) ([]RunResult, error) {
 	log := r.e.log.With("source", source)
 	customers := poller.Customers()
 	if len(customers) == 0 {
-		log.Warn("reconcile: no customers configured for this source; nothing to poll (set customers:)")
+		var err error
+		if customers, err = r.learned(source); err != nil {
+			return nil, err
+		}
+		if len(customers) == 0 {
+			log.Warn("reconcile: customers: is empty (every customer) and no customer has sent a webhook yet; nothing to poll (list customer ids in customers: to poll them before their first webhook)")
+		}
 	}
 	var out []RunResult
 	for i, cust := range customers {
@@ -237,6 +249,88 @@ func (r *reconciler) note(source, cust string, at time.Time, res RunResult) {
 	s.Found += int64(res.Found)
 }
 
+// learned are the customers of source that have sent a webhook (and so
+// have a cursor), sorted.
+func (r *reconciler) learned(source string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set, err := r.knownLocked(source)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// knownLocked returns the known customers of source, loading them from the
+// store's cursors the first time. r.mu is held.
+func (r *reconciler) knownLocked(source string) (map[string]bool, error) {
+	if set, ok := r.known[source]; ok {
+		return set, nil
+	}
+	cursors, err := r.e.o.Store.Cursors()
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for c := range cursors[source] {
+		set[c] = true
+	}
+	if r.known == nil {
+		r.known = map[string]map[string]bool{}
+	}
+	r.known[source] = set
+	return set, nil
+}
+
+// learn remembers the customers of a committed webhook whose source polls
+// every customer (customers: empty): the API has no list of the customers
+// that installed the app, so the ones that send webhooks are the ones
+// polled. A new customer gets a cursor at its first webhook, from which its
+// first run starts (less the overlap). Sources that list their customers,
+// or cannot be polled, cost a type assertion.
+func (r *reconciler) learn(src *SourceSpec, in *state.Incoming) {
+	p, ok := src.Source.(providers.Poller)
+	if !ok || len(p.Customers()) > 0 {
+		return
+	}
+	name := src.Source.Name()
+	for i := range in.Items {
+		l := in.Items[i].Event.Lead
+		if l == nil || l.Source.CustomerID == nil || *l.Source.CustomerID == "" || *l.Source.CustomerID == "webhook-test" {
+			continue
+		}
+		cust := *l.Source.CustomerID
+		r.mu.Lock()
+		set, err := r.knownLocked(name)
+		isNew := err == nil && !set[cust]
+		if isNew {
+			set[cust] = true
+		}
+		r.mu.Unlock()
+		if err != nil {
+			r.e.log.Warn("reconcile: could not read the known customers", "source", name, "err", err)
+			return
+		}
+		if !isNew {
+			continue
+		}
+		at := time.Unix(0, in.Raw.Received)
+		if err := r.e.o.Store.SetCursor(name, cust, at); err != nil {
+			r.mu.Lock()
+			delete(set, cust) // the next webhook tries again
+			r.mu.Unlock()
+			r.e.log.Warn("reconcile: could not remember a new customer", "source", name, "customer", cust, "err", err)
+			continue
+		}
+		r.e.log.Info("reconcile: new customer, polled from now on", "source", name, "customer", cust)
+	}
+}
+
 // status adds what this run of the daemon knows of each customer (last
 // run, its error, counts) to rows, the cursors StoreStatus read, and lists
 // the customers that ran but have no cursor yet too.
@@ -261,21 +355,34 @@ func (r *reconciler) status(rows []ReconcileStatus) []ReconcileStatus {
 	return out
 }
 
-// Reconcile runs reconciliation of source now (every pollable source when
-// source is ""), from since when not zero (a backfill), and waits for it.
+// Reconcile runs reconciliation of source now (when source is "", of every
+// source with a reconcile: schedule), from since when not zero (a
+// backfill), and waits for it.
 func (e *Engine) Reconcile(source string, since time.Time) ([]RunResult, error) {
 	var names []string
 	if source != "" {
 		names = []string{source}
 	} else {
+		// A pollable source without reconcile: is one the operator does
+		// not poll (it may lack the credentials): only --source runs it.
+		var unscheduled []string
 		for name, spec := range e.wiring.Load().sources {
-			if _, ok := spec.Source.(providers.Poller); ok {
-				names = append(names, name)
+			if _, ok := spec.Source.(providers.Poller); !ok {
+				continue
 			}
+			if spec.Reconcile == "" {
+				unscheduled = append(unscheduled, name)
+				continue
+			}
+			names = append(names, name)
 		}
 		sort.Strings(names)
-		if len(names) == 0 {
+		sort.Strings(unscheduled)
+		switch {
+		case len(names) == 0 && len(unscheduled) == 0:
 			return nil, errors.New("no source can be polled (only reapit sources can)")
+		case len(names) == 0:
+			return nil, fmt.Errorf("no source has a reconcile: schedule; run one once with --source (%s)", strings.Join(unscheduled, ", "))
 		}
 	}
 	var out []RunResult

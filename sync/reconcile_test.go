@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type crm struct {
 	records  []rec // what the API holds, in modified order
 	failAt   int   // page number whose fetch fails (0 = none)
 	polls    []time.Time
+	polled   []string // the customer of each poll
 	custs    []string // Customers(); nil = C1
 	failWith error    // what the failing page returns; nil = a 503
 }
@@ -28,6 +30,7 @@ type crm struct {
 type rec struct {
 	ID, ETag string
 	Mod      time.Time
+	Cust     string `json:",omitempty"` // "" = C1
 }
 
 func (c *crm) Name() string                                     { return "crm" }
@@ -42,6 +45,9 @@ func (c *crm) Customers() []string {
 
 func (c *crm) event(r rec, via, key string) lead.Event {
 	cust := "C1"
+	if r.Cust != "" {
+		cust = r.Cust
+	}
 	l := &lead.Lead{Action: lead.ActionUpdated, Source: lead.Source{Name: "crm", Provider: "test", Entity: "applicant",
 		EntityID: r.ID, CustomerID: &cust, EventType: r.ETag, Via: via}}
 	ev := lead.Event{Key: key, VersionKey: lead.Key("crm", "C1", r.ID, r.ETag), EntityKey: lead.Key("crm", "C1", r.ID),
@@ -62,6 +68,7 @@ func (c *crm) Parse(req *providers.Request) ([]lead.Event, error) {
 func (c *crm) Poll(ctx context.Context, cust string, since time.Time, commit func(providers.Page) error) error {
 	c.mu.Lock()
 	c.polls = append(c.polls, since)
+	c.polled = append(c.polled, cust)
 	var todo []rec
 	for _, r := range c.records {
 		if !r.Mod.Before(since) {
@@ -189,5 +196,41 @@ func TestReconcileRateLimitEndsTheRun(t *testing.T) {
 	api.mu.Unlock()
 	if res, err = h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 3 || len(api.polls) != 3 {
 		t.Fatalf("run with a 5xx = %+v, %v, %d polls; want every customer tried", res, err, len(api.polls))
+	}
+}
+
+// A source whose customers: is empty accepts every customer's webhooks, and
+// polls the customers that have sent one: the API lists none. A new
+// customer's first webhook leaves a cursor, so the store remembers it.
+// `reconcile` without a source runs only the scheduled sources.
+func TestReconcileLearnsCustomersFromWebhooks(t *testing.T) {
+	api := &crm{custs: []string{}}
+	h := start(t, nil, func(o *lsync.Options) {
+		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute})
+	})
+	if res, err := h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 0 || len(api.polled) != 0 {
+		t.Fatalf("run before any webhook = %+v, %v, polled %v; want nothing", res, err, api.polled)
+	}
+	before := time.Now()
+	for _, r := range []rec{{ID: "A0", ETag: "e1", Cust: "ACME"}, {ID: "A1", ETag: "e1", Cust: "ACME"},
+		{ID: "P", ETag: "e1", Cust: "webhook-test"}, {ID: "B0", ETag: "e1", Cust: "BETA"}} {
+		r.Mod = time.Now()
+		b, _ := json.Marshal(r)
+		if code, m := post(t, h.url+"/webhooks/crm", b, nil); code != 200 {
+			t.Fatalf("webhook: %d %v", code, m)
+		}
+	}
+	if cur, err := h.store.Cursor("crm", "ACME"); err != nil || cur.Before(before.Add(-time.Second)) {
+		t.Fatalf("cursor of a new customer = %v, %v; want its first webhook's time", cur, err)
+	}
+	res, err := h.eng.Reconcile("crm", time.Time{})
+	if err != nil || len(res) != 2 || res[0].Customer != "ACME" || res[1].Customer != "BETA" {
+		t.Fatalf("run = %+v, %v; want ACME and BETA (not the ping's customer)", res, err)
+	}
+	if len(api.polled) != 2 || api.polled[0] != "ACME" || api.polled[1] != "BETA" {
+		t.Fatalf("polled %v", api.polled)
+	}
+	if _, err := h.eng.Reconcile("", time.Time{}); err == nil || !strings.Contains(err.Error(), "no source has a reconcile: schedule; run one once with --source (crm)") {
+		t.Fatalf("reconcile of every scheduled source, with none: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	lsync "github.com/leadsync/leadsync/sync"
 )
 
 func newReconcile(g *globals) *cobra.Command {
@@ -19,6 +21,12 @@ func newReconcile(g *globals) *cobra.Command {
 cursor (minus the source's reconcile.overlap) and commit them like webhooks; the
 webhook and the poll of one change are one event, so only what webhooks missed
 becomes a new lead. The daemon does this on each source's reconcile.schedule.
+Without --source, every source with a reconcile: block runs; --source S also runs
+a source without one.
+
+A source with customers: empty (every customer) polls the customers that have
+sent it a webhook (each from its first one); list customer ids in customers: to
+poll a customer before its first webhook.
 
 --since backfills from an earlier time (RFC 3339, or a duration back from now such
 as 72h) instead of the cursor; the cursor still only moves forward.
@@ -43,24 +51,34 @@ when it starts.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return json.NewEncoder(g.out).Encode(res)
-			}
-			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SOURCE\tCUSTOMER\tPAGES\tSEEN\tFOUND ONLY BY RECONCILE\tERROR")
 			failed := false
 			for _, r := range res {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", r.Source, r.Customer, r.Pages, r.Seen, r.Found, dash(r.Error))
 				failed = failed || r.Error != ""
 			}
-			tw.Flush()
+			if asJSON {
+				if res == nil {
+					res = []lsync.RunResult{}
+				}
+				if err := json.NewEncoder(g.out).Encode(res); err != nil {
+					return err
+				}
+			} else if len(res) == 0 {
+				fmt.Fprintln(g.errw, "no customer to poll: list them in customers:, or wait for a customer's first webhook")
+			} else {
+				tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "SOURCE\tCUSTOMER\tPAGES\tSEEN\tFOUND ONLY BY RECONCILE\tERROR")
+				for _, r := range res {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", r.Source, r.Customer, r.Pages, r.Seen, r.Found, dash(r.Error))
+				}
+				tw.Flush()
+			}
 			if failed {
 				return exitError{code: 1}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&source, "source", "", "only this source (default: every pollable source)")
+	cmd.Flags().StringVar(&source, "source", "", "only this source, with or without a reconcile: block (default: every source with one)")
 	cmd.Flags().StringVar(&since, "since", "", "backfill from this time (RFC 3339) or this long ago (e.g. 72h)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

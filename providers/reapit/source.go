@@ -264,8 +264,9 @@ func (s *Source) Name() string { return s.name }
 func (s *Source) Provider() string { return Provider }
 
 // Customers returns the configured customers: the ones the engine polls.
-// Empty means every customer is accepted by webhook, but none is polled,
-// since the API has no list of the customers that installed the app.
+// Empty means every customer is accepted by webhook, and the engine polls
+// the ones that have sent one, since the API has no list of the customers
+// that installed the app.
 func (s *Source) Customers() []string { return slices.Clone(s.customers) }
 
 // String names the source without any of its credentials, so that a Source
