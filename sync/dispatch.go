@@ -272,7 +272,7 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	case sinks.IsPermanent(err):
 		status = "dead"
 		d.bury(log, e, err.Error(), err)
-	case e.Attempt+1 >= p.MaxAttempts:
+	case e.Attempt+1 >= p.MaxAttempts && !d.downSince(e.Created, now, p.MaxAge):
 		status = "dead"
 		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
 	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
@@ -288,6 +288,24 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 		peerStatus, _ := sinks.Answer(err)
 		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), peerStatus, d.done(log, e)))
 	}
+}
+
+// downSince reports whether the sink has delivered nothing since created
+// (a Unix ns time) and max_age has not run out: the sink is down, not this
+// lead at fault, and SPEC promises that a sink down for days still gets
+// every lead. Its leads then wait for max_age rather than run out of
+// max_attempts, which the default backoff (5s to 1h, full jitter) would
+// spend in about half a day. Once the sink delivers a lead that came after
+// this one, max_attempts buries this one at its next failure. (After a restart nothing has been
+// delivered yet: a lead at max_attempts waits for the sink's next success,
+// or max_age.)
+func (d *dispatcher) downSince(created int64, now time.Time, maxAge time.Duration) bool {
+	if now.Sub(time.Unix(0, created)) >= maxAge {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lastOK.IsZero() || d.lastOK.UnixNano() < created
 }
 
 func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {

@@ -511,3 +511,66 @@ func TestEraseGoesOnWhereItCan(t *testing.T) {
 		t.Fatalf("the file sink still holds the person (counts %v):\n%s", counts, b)
 	}
 }
+
+// A sink that delivers nothing is down: its leads wait for max_age however
+// many attempts they make (SPEC: a sink down for days still gets every
+// lead). A lead that keeps failing while the sink delivers others is buried
+// after max_attempts.
+func TestDownSinkOutlastsMaxAttempts(t *testing.T) {
+	rec := newRecorder()
+	var mu stdsync.Mutex
+	outage := true
+	rec.answer = func(d sinks.Delivery, n int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if outage || d.Lead.Source.EntityID == "flaky" {
+			return fmt.Errorf("503 Service Unavailable")
+		}
+		return nil
+	}
+	p := fast
+	p.MaxAttempts = 3
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: p}}, nil)
+	b := hemnet.Sample("waits")
+	if code, m := post(t, h.url+"/webhooks/hemnet", b, signed(b)); code != 200 {
+		t.Fatalf("post: %d %v", code, m)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		rec.mu.Lock()
+		calls := rec.calls
+		rec.mu.Unlock()
+		if calls >= 3*p.MaxAttempts {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts in 10s", calls)
+		}
+	}
+	if dl, _ := h.store.DeadLetters("rec"); len(dl) != 0 {
+		t.Fatalf("dead letters while the sink is down = %+v, want none before max_age", dl)
+	}
+	mu.Lock()
+	outage = false
+	mu.Unlock()
+	if got := rec.wait(t, 1); got[0].Lead.Source.EntityID != "waits" {
+		t.Fatalf("delivered %s", got[0].Lead.Source.EntityID)
+	}
+	// A lead that fails while the sink delivers another one after it is
+	// buried.
+	for _, id := range []string{"flaky", "fine"} {
+		b = hemnet.Sample(id)
+		post(t, h.url+"/webhooks/hemnet", b, signed(b))
+	}
+	if got := rec.wait(t, 1); got[0].Lead.Source.EntityID != "fine" {
+		t.Fatalf("delivered %s", got[0].Lead.Source.EntityID)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		dl, _ := h.store.DeadLetters("rec")
+		if len(dl) == 1 && dl[0].Attempt >= p.MaxAttempts && strings.Contains(dl[0].Reason, "max_attempts") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters = %+v, want the flaky lead after %d attempts", dl, p.MaxAttempts)
+		}
+	}
+}
