@@ -166,8 +166,8 @@ func buildSalesforce(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
 		Timeout: c.Effective.Timeout.D(), MaxRetryWait: c.Effective.Backoff.Max.D(), Logger: log})
 }
 
-func buildFile(c config.Sink, _ *slog.Logger) (sinks.Sink, error) {
-	return file.New(file.Config{Name: c.Name, Path: c.Path})
+func buildFile(c config.Sink, log *slog.Logger) (sinks.Sink, error) {
+	return file.New(file.Config{Name: c.Name, Path: c.Path, Logger: log})
 }
 
 // Built is what Build makes from a config: every source and sink, ready for

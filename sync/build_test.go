@@ -1,7 +1,10 @@
 package sync_test
 
 import (
+	"bytes"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +45,31 @@ sinks: [{name: f, type: file, path: `+t.TempDir()+`/leads.jsonl}]
 	}
 	if got["manual"] != 10*time.Minute || got["scheduled"] != 3*time.Minute {
 		t.Fatalf("overlaps = %v, want manual 10m (the default), scheduled 3m", got)
+	}
+}
+
+// The file sink's warning about a torn last line goes to the daemon's
+// logger (its format, its level), not Go's default one.
+func TestFileSinkLogsToTheDaemonsLogger(t *testing.T) {
+	path := t.TempDir() + "/leads.jsonl"
+	if err := os.WriteFile(path, []byte("{\"id\":\"ld_1\"}\n{\"id\":\"ld_2\",\"per"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("test.yaml", []byte(`
+sources: [{name: h, provider: hemnet, keys: [k]}]
+sinks: [{name: f, type: file, path: `+path+`}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := statetest.Open(t, state.Options{})
+	var buf bytes.Buffer
+	built, err := lsync.Build(cfg, slog.New(slog.NewJSONHandler(&buf, nil)), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer built.Close()
+	if !strings.Contains(buf.String(), `"level":"WARN"`) || !strings.Contains(buf.String(), "torn") {
+		t.Fatalf("daemon log = %q, want the torn-line warning", buf.String())
 	}
 }
