@@ -31,11 +31,15 @@
 package state
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -137,8 +141,10 @@ func (s *Store) releaseEvery(d time.Duration) {
 // (an existing file keeps its own; see Open).
 const pageSize = 8192
 
-// Open opens (creating if needed) the database in dir.
-func Open(dir string, o Options) (*Store, error) {
+// Open opens (creating if needed) the database in dir. A damaged file (one
+// bbolt refuses, one cut short, a page that is not what it should be) is an
+// error that says so and what to do, not a crash, and is not written to.
+func Open(dir string, o Options) (s *Store, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -157,6 +163,30 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 	}
 	path := filepath.Join(dir, FileName)
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		// A crash while bbolt created the file, or a copy gone wrong: it
+		// holds nothing. The daemon starts a new store in its place;
+		// read-only commands have nothing to read.
+		if o.ReadOnly {
+			return nil, fmt.Errorf("open state %s: the file is empty (0 bytes), not a database: restore it from a backup, or start the daemon to make a new store in its place", path)
+		}
+		o.Logger.Warn("the store file is empty (0 bytes); starting a new store in its place", "path", path)
+	}
+	// bbolt maps the file into memory: reading a file cut short faults
+	// (SIGBUS), and a damaged page fails one of bbolt's assertions (a
+	// panic). A file shorter than its meta page says is refused before
+	// bbolt opens it; while it is opened and read, a fault or a panic is an
+	// error too. (One inside bolt.Open leaves the file open: the process
+	// is about to exit with the error.)
+	if err := checkSize(path); err != nil {
+		return nil, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, damaged(path, fmt.Errorf("%v", r))
+		}
+	}()
 	bopts := bolt.Options{
 		Timeout:      o.LockTimeout,
 		ReadOnly:     o.ReadOnly,
@@ -171,10 +201,19 @@ func Open(dir string, o Options) (*Store, error) {
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open state %s: %w", path, ErrLocked)
 	}
+	if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+		return nil, damaged(path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	s := &Store{db: db, bopts: bopts, log: o.Logger, now: o.Now, path: path, idx: newIndex()}
+	s = &Store{db: db, bopts: bopts, log: o.Logger, now: o.Now, path: path, idx: newIndex()}
+	defer func() {
+		if r := recover(); r != nil {
+			db.Close()
+			panic(r) // to the recover above, which words it
+		}
+	}()
 	if !o.ReadOnly {
 		if err := s.init(); err != nil {
 			db.Close()
@@ -200,7 +239,87 @@ func Open(dir string, o Options) (*Store, error) {
 	return s, nil
 }
 
+// damaged words the error of a file that cannot be read as a database.
+func damaged(path string, err error) error {
+	return fmt.Errorf("open state %s: the database file is damaged (%v). Nothing was written to it. Keep it for inspection, then restore the last backup of it (README: Operations, backups), or move it aside to start a new, empty store (what it held is then not delivered)", path, err)
+}
+
+// checkSize refuses a file shorter than its newest valid meta page says it
+// is (cut short by a copy or a full disk): bbolt would read past its end.
+// It reads the two meta pages as bbolt lays them out (a 16-byte page header,
+// then magic, version, page size, flags, root bucket, freelist page, page
+// count, txid, and an FNV-64a checksum of what precedes it). A file that is
+// absent, empty, or has no valid meta page is left to bbolt.
+func checkSize(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return nil
+	}
+	var want int64
+	var txid uint64
+	for _, off := range []int64{0, -1} { // -1: the second meta, one page in
+		buf := make([]byte, 16+64)
+		if off < 0 {
+			off = int64(pageSizeOf(f))
+			if off == 0 { // the first meta is damaged: as this build makes them
+				off = pageSize
+			}
+		}
+		if n, _ := f.ReadAt(buf, off); n < len(buf) {
+			continue
+		}
+		m := buf[16:]
+		h := fnv.New64a()
+		h.Write(m[:56])
+		if binary.LittleEndian.Uint32(m[0:]) != 0xED0CDAED || h.Sum64() != binary.LittleEndian.Uint64(m[56:]) {
+			continue
+		}
+		ps, pages, tx := int64(binary.LittleEndian.Uint32(m[8:])), binary.LittleEndian.Uint64(m[40:]), binary.LittleEndian.Uint64(m[48:])
+		if pages > math.MaxInt64/uint64(max(ps, 1)) {
+			continue
+		}
+		if want == 0 || tx > txid {
+			want, txid = int64(pages)*ps, tx
+		}
+	}
+	if fi.Size() < want {
+		return damaged(path, fmt.Errorf("%d bytes, where its records reach %d: it was cut short", fi.Size(), want))
+	}
+	return nil
+}
+
+// pageSizeOf is the page size the first meta page of f records, 0 if it
+// has none.
+func pageSizeOf(f *os.File) uint32 {
+	buf := make([]byte, 16+12)
+	if n, _ := f.ReadAt(buf, 0); n < len(buf) || binary.LittleEndian.Uint32(buf[16:]) != 0xED0CDAED {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(buf[24:])
+}
+
+// init creates the buckets and records or migrates the schema. A file that
+// needs none of it is not written to (each commit rewrites a meta page; a
+// damaged file found later in Open stays as it was).
 func (s *Store) init() error {
+	ready := false
+	s.db.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bStats, bCursors} {
+			if tx.Bucket(b) == nil {
+				return nil
+			}
+		}
+		ready = string(tx.Bucket(bMeta).Get([]byte("schema"))) == SchemaVersion
+		return nil
+	})
+	if ready {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bStats, bCursors} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
