@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,10 +36,25 @@ func Compact(dir string) (before, after int64, err error) {
 		return 0, 0, fmt.Errorf("compact: %w", err)
 	}
 	before = fi.Size()
+	// A damaged file is refused as Open refuses it, and left as it is for
+	// inspection: a copy of it would read zeros or garbage as data.
+	if err := checkSize(path); err != nil {
+		return before, 0, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			os.Remove(path + rewriteSuffix)
+			after, err = 0, damaged(path, fmt.Errorf("%v", r))
+		}
+	}()
 	o := bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, PageSize: pageSize}
 	src, err := bolt.Open(path, fi.Mode().Perm(), &o)
 	if errors.Is(err, bolt.ErrTimeout) {
 		return before, 0, fmt.Errorf("compact %s: %w", path, ErrLocked)
+	}
+	if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+		return before, 0, damaged(path, err)
 	}
 	if err != nil {
 		return before, 0, fmt.Errorf("compact %s: %w", path, err)

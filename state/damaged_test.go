@@ -101,7 +101,10 @@ func TestDamagedFileIsAnErrorAndLeftAlone(t *testing.T) {
 					t.Errorf("read-only %v: %v", ro, err)
 				}
 			}
-			if sum(t, path) != before {
+			if _, _, err := state.Compact(roDir); err == nil || !strings.Contains(err.Error(), "the database file is damaged") {
+				t.Errorf("compact: %v", err)
+			}
+			if sum(t, path) != before || sum(t, filepath.Join(roDir, state.FileName)) != before {
 				t.Error("the damaged file was written to")
 			}
 		})
