@@ -19,6 +19,11 @@ func (s *Sink) Erase(match func(leadJSON []byte) bool) (int, error) {
 	if s.f == nil {
 		return 0, errors.New("file sink closed")
 	}
+	// Look before rewriting: the copy needs as much free space as the
+	// file, and a person the file does not hold needs none.
+	if found, err := s.holds(match); err != nil || !found {
+		return 0, err
+	}
 	tmp := s.path + ".erase"
 	n, err := s.copyWithout(tmp, match)
 	if err != nil {
@@ -44,6 +49,26 @@ func (s *Sink) Erase(match func(leadJSON []byte) bool) (int, error) {
 	s.f.Close()
 	s.f = f
 	return n, nil
+}
+
+// holds reports whether a line of the file matches.
+func (s *Sink) holds(match func([]byte) bool) (bool, error) {
+	in, err := os.Open(s.path)
+	if err != nil {
+		return false, fmt.Errorf("erase: %w", err)
+	}
+	defer in.Close()
+	sc := bufio.NewScanner(bufio.NewReaderSize(in, 256<<10))
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		if match(sc.Bytes()) {
+			return true, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return false, fmt.Errorf("erase: read: %w", err)
+	}
+	return false, nil
 }
 
 func (s *Sink) copyWithout(tmp string, match func([]byte) bool) (int, error) {
