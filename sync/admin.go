@@ -318,7 +318,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("admin socket: %w", err)
+		return fmt.Errorf("admin socket: %w (%w)", ErrNoAnswer, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -326,8 +326,16 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 		json.NewDecoder(resp.Body).Decode(&e)
 		return fmt.Errorf("daemon: %s", e.Error)
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("admin socket: %w (%w)", ErrNoAnswer, err)
+	}
+	return nil
 }
+
+// ErrNoAnswer is what a Client call returns when the daemon did not answer
+// it to the end (it stopped, or was killed, while working on it): what the
+// call asked for may have been done in part.
+var ErrNoAnswer = errors.New("the daemon did not answer to the end")
 
 // Status implements Admin.
 func (c *Client) Status(ctx context.Context) (*Status, error) {

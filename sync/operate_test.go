@@ -2,7 +2,9 @@ package sync_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -194,4 +196,36 @@ func TestAdminSocketStatusAndDeadLetters(t *testing.T) {
 		t.Fatalf("retry = %d, %v", n, err)
 	}
 	rec.wait(t, 1)
+}
+
+// A daemon that stops while it works on a call (killed mid-erase) gives
+// ErrNoAnswer, which the CLI turns into "may be done only in part"; one that
+// answers with an error does not.
+func TestClientTellsANoAnswerFromAnError(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/erase" {
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Close() // killed mid-erase
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"no source named \"x\""}`))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, ok := lsync.Dial(sock)
+	if !ok {
+		t.Fatal("dial")
+	}
+	if _, err := c.Erase(context.Background(), "a@b.c", ""); !errors.Is(err, lsync.ErrNoAnswer) {
+		t.Fatalf("erase cut off: %v, want ErrNoAnswer", err)
+	}
+	if _, err := c.Replay(context.Background(), nil, time.Now(), "x"); err == nil || errors.Is(err, lsync.ErrNoAnswer) {
+		t.Fatalf("an error answer: %v, want it, not ErrNoAnswer", err)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
+
+	lsync "github.com/leadsync/leadsync/sync"
 )
 
 func newErase(g *globals) *cobra.Command {
@@ -43,6 +45,9 @@ is rewritten) or stopped.`,
 			sort.Strings(keys)
 			for _, k := range keys {
 				fmt.Fprintf(g.out, "%-20s %d\n", k, counts[k])
+			}
+			if errors.Is(err, lsync.ErrNoAnswer) {
+				return fmt.Errorf("%w; the erase may be done only in part: run the same erase again once the daemon is back (or with it stopped)", err)
 			}
 			return err
 		},
