@@ -38,6 +38,28 @@ type dispatcher struct {
 	lastOK    time.Time
 	lastErr   string
 	lastErrAt time.Time
+	warnedAt  time.Time // the last retry logged at warn; see retryLevel
+	quiet     int       // retries logged at debug since
+}
+
+// retryWarnEvery is how often a sink's failing deliveries are logged at
+// warn: a sink that is down fails every lead queued for it, and one line
+// per lead per retry (thousands a minute) would bury everything else in
+// the journal. The others go to debug, and the next warn line counts them.
+const retryWarnEvery = 10 * time.Second
+
+// retryLevel is the level of a "will retry" line at now, and how many such
+// lines went to debug since the last one at warn.
+func (d *dispatcher) retryLevel(now time.Time) (slog.Level, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.warnedAt.IsZero() && now.Sub(d.warnedAt) < retryWarnEvery && !now.Before(d.warnedAt) {
+		d.quiet++
+		return slog.LevelDebug, 0
+	}
+	n := d.quiet
+	d.warnedAt, d.quiet = now, 0
+	return slog.LevelWarn, n
 }
 
 // liveSink is one built instance of a sink. A reload replaces it; attempts
@@ -284,7 +306,11 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 		delay := backoff(p, e.Attempt, err)
 		text := logText(err.Error(), err)
 		d.noteErr(now, text)
-		log.Warn("delivery failed; will retry", "err", text, "retry_in", delay.Round(time.Millisecond).String())
+		level, quiet := d.retryLevel(now)
+		if quiet > 0 {
+			log = log.With("retries_logged_at_debug", quiet)
+		}
+		log.Log(context.Background(), level, "delivery failed; will retry", "err", text, "retry_in", delay.Round(time.Millisecond).String())
 		peerStatus, _ := sinks.Answer(err)
 		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), peerStatus, d.done(log, e)))
 	}

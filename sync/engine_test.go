@@ -574,3 +574,45 @@ func TestDownSinkOutlastsMaxAttempts(t *testing.T) {
 		}
 	}
 }
+
+// A sink that is down fails every lead queued for it; its retries are
+// logged at warn at most once per 10 s (the next such line counts the
+// others, which go to debug), not once per lead per retry.
+func TestRetriesOfADownSinkDoNotFloodTheLog(t *testing.T) {
+	rec := newRecorder()
+	rec.answer = func(sinks.Delivery, int) error { return fmt.Errorf("503 Service Unavailable") }
+	var logs *logLines
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: fast}}, func(o *lsync.Options) { logs = captureLog(o) })
+	for i := range 20 {
+		b := hemnet.Sample(fmt.Sprint("down-", i))
+		if code, m := post(t, h.url+"/webhooks/hemnet", b, signed(b)); code != 200 {
+			t.Fatalf("post: %d %v", code, m)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		rec.mu.Lock()
+		calls := rec.calls
+		rec.mu.Unlock()
+		if calls >= 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts in 10s", calls)
+		}
+	}
+	warn, debug := 0, 0
+	for _, m := range logs.find("delivery failed; will retry") {
+		switch m["level"] {
+		case "WARN":
+			warn++
+		case "DEBUG":
+			debug++
+		}
+	}
+	if warn < 1 || warn > 2 || debug < 50 {
+		t.Fatalf("%d retries logged at warn and %d at debug; want 1 at warn in 10 s, the rest at debug", warn, debug)
+	}
+	if st, _ := h.eng.Status(); st.Sinks[0].LastError == "" {
+		t.Fatalf("status lost the sink's last error: %+v", st.Sinks[0])
+	}
+}
