@@ -87,6 +87,8 @@ func (s *Store) Ack(sink string, e *Entry, done func(error)) error {
 // Reschedule moves e to due, counting the attempt and keeping its last error.
 // If e was superseded meanwhile by a newer version of its entity, e is simply
 // dropped: the newer entry will be delivered instead.
+//
+// The caller sets e.Tried to the time of the attempt that failed.
 func (s *Store) Reschedule(sink string, e *Entry, due time.Time, lastErr string, status int, done func(error)) error {
 	old := bytes.Clone(e.Key)
 	next := *e

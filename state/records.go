@@ -120,6 +120,9 @@ type Entry struct {
 	Created    int64  `json:"created"` // Unix ns of the first enqueue
 	LastError  string `json:"last_error,omitempty"`
 	LastStatus int    `json:"last_status,omitempty"`
+	// Tried is when its last failed attempt was recorded (Unix ns; 0 before
+	// the first), for telling a sink that is down from a lead at fault.
+	Tried int64 `json:"tried,omitempty"`
 	// Ref is the key of the event record that holds the lead, for an entry
 	// that does not carry the lead itself (what intake queues: the lead is
 	// stored once, not once per sink). Due fills in Lead from it.
@@ -206,6 +209,7 @@ func (e *Entry) encode() ([]byte, error) {
 	o.Int("created", e.Created)
 	o.StrOmit("last_error", e.LastError)
 	o.IntOmit("last_status", int64(e.LastStatus))
+	o.IntOmit("tried", e.Tried)
 	o.BytesOmit("ref", e.Ref)
 	if len(e.Lead) > 0 && len(e.Ref) == 0 {
 		o.Raw("lead", e.Lead)

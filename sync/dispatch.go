@@ -294,12 +294,12 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	case sinks.IsPermanent(err):
 		status = "dead"
 		d.bury(log, e, err.Error(), err)
-	case e.Attempt+1 >= p.MaxAttempts && !d.downSince(e.Created, now, p.MaxAge):
-		status = "dead"
-		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
 	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
 		status = "dead"
 		d.bury(log, e, "gave up after max_age: "+err.Error(), err)
+	case e.Attempt+1 >= p.MaxAttempts && !d.down(e):
+		status = "dead"
+		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
 	default:
 		status = "retry"
 		m.deliveries.WithLabelValues(d.name, "retry").Inc()
@@ -312,26 +312,26 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 		}
 		log.Log(context.Background(), level, "delivery failed; will retry", "err", text, "retry_in", delay.Round(time.Millisecond).String())
 		peerStatus, _ := sinks.Answer(err)
+		e.Tried = now.UnixNano() // by the clock lastOK is read by
 		d.commit(log, e, d.e.o.Store.Reschedule(d.name, e, now.Add(delay), err.Error(), peerStatus, d.done(log, e)))
 	}
 }
 
-// downSince reports whether the sink has delivered nothing since created
-// (a Unix ns time) and max_age has not run out: the sink is down, not this
-// lead at fault, and SPEC promises that a sink down for days still gets
-// every lead. Its leads then wait for max_age rather than run out of
-// max_attempts, which the default backoff (5s to 1h, full jitter) would
-// spend in about half a day. Once the sink delivers a lead that came after
-// this one, max_attempts buries this one at its next failure. (After a restart nothing has been
-// delivered yet: a lead at max_attempts waits for the sink's next success,
-// or max_age.)
-func (d *dispatcher) downSince(created int64, now time.Time, maxAge time.Duration) bool {
-	if now.Sub(time.Unix(0, created)) >= maxAge {
+// down reports whether the sink has delivered nothing since e's previous
+// failed attempt: then the sink is down, not e at fault, and SPEC promises
+// that a sink down for days still gets every lead. Its leads wait for
+// max_age rather than run out of max_attempts, which the default backoff
+// (5s to 1h, full jitter) would spend in about half a day. A lead that
+// fails while the sink delivers others between its attempts is buried at
+// max_attempts. (After a restart nothing has been delivered yet: a lead at
+// max_attempts waits for the sink's next success, or max_age.)
+func (d *dispatcher) down(e *state.Entry) bool {
+	if e.Tried == 0 {
 		return false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.lastOK.IsZero() || d.lastOK.UnixNano() < created
+	return d.lastOK.IsZero() || d.lastOK.UnixNano() < e.Tried
 }
 
 func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {

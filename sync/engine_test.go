@@ -512,38 +512,63 @@ func TestEraseGoesOnWhereItCan(t *testing.T) {
 	}
 }
 
-// A sink that delivers nothing is down: its leads wait for max_age however
-// many attempts they make (SPEC: a sink down for days still gets every
-// lead). A lead that keeps failing while the sink delivers others is buried
-// after max_attempts.
+// A sink that delivers nothing between a lead's attempts is down: the lead
+// waits for max_age however many attempts it makes (SPEC: a sink down for
+// days still gets every lead), also one queued before the sink's last
+// success. A lead that keeps failing while the sink delivers others between
+// its attempts is buried at max_attempts.
 func TestDownSinkOutlastsMaxAttempts(t *testing.T) {
 	rec := newRecorder()
 	var mu stdsync.Mutex
-	outage := true
+	outage := false
+	tries := map[string]int{}
+	wentDown := make(chan struct{}) // closed when "fine" is delivered and the sink goes down
 	rec.answer = func(d sinks.Delivery, n int) error {
 		mu.Lock()
+		id := d.Lead.Source.EntityID
+		tries[id]++
+		if id == "flaky" && tries[id] == 2 {
+			// flaky's second attempt ends after the sink's last success:
+			// every failure of it from then on is with the sink down.
+			mu.Unlock()
+			<-wentDown
+			mu.Lock()
+		}
 		defer mu.Unlock()
-		if outage || d.Lead.Source.EntityID == "flaky" {
+		if id == "fine" {
+			outage = true
+			close(wentDown)
+			return nil
+		}
+		if outage || id == "flaky" {
 			return fmt.Errorf("503 Service Unavailable")
 		}
 		return nil
 	}
+	triesOf := func(id string) int { mu.Lock(); defer mu.Unlock(); return tries[id] }
 	p := fast
 	p.MaxAttempts = 3
 	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec, Delivery: p}}, nil)
-	b := hemnet.Sample("waits")
-	if code, m := post(t, h.url+"/webhooks/hemnet", b, signed(b)); code != 200 {
-		t.Fatalf("post: %d %v", code, m)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		rec.mu.Lock()
-		calls := rec.calls
-		rec.mu.Unlock()
-		if calls >= 3*p.MaxAttempts {
-			break
+	send := func(id string) {
+		t.Helper()
+		b := hemnet.Sample(id)
+		if code, m := post(t, h.url+"/webhooks/hemnet", b, signed(b)); code != 200 {
+			t.Fatalf("post: %d %v", code, m)
 		}
+	}
+	send("flaky")
+	for deadline := time.Now().Add(10 * time.Second); triesOf("flaky") < 1; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d attempts in 10s", calls)
+			t.Fatal("flaky never tried")
+		}
+	}
+	// Delivered after flaky's first failure, and then the sink goes down.
+	send("fine")
+	rec.wait(t, 1)
+	send("waits")
+	for deadline := time.Now().Add(10 * time.Second); triesOf("flaky") < 3*p.MaxAttempts || triesOf("waits") < 3*p.MaxAttempts; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("attempts in 10s: flaky %d, waits %d", triesOf("flaky"), triesOf("waits"))
 		}
 	}
 	if dl, _ := h.store.DeadLetters("rec"); len(dl) != 0 {
@@ -555,23 +580,16 @@ func TestDownSinkOutlastsMaxAttempts(t *testing.T) {
 	if got := rec.wait(t, 1); got[0].Lead.Source.EntityID != "waits" {
 		t.Fatalf("delivered %s", got[0].Lead.Source.EntityID)
 	}
-	// A lead that fails while the sink delivers another one after it is
-	// buried.
-	for _, id := range []string{"flaky", "fine"} {
-		b = hemnet.Sample(id)
-		post(t, h.url+"/webhooks/hemnet", b, signed(b))
-	}
-	if got := rec.wait(t, 1); got[0].Lead.Source.EntityID != "fine" {
-		t.Fatalf("delivered %s", got[0].Lead.Source.EntityID)
-	}
+	// The sink delivers again, flaky still fails: it is buried.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		dl, _ := h.store.DeadLetters("rec")
 		if len(dl) == 1 && dl[0].Attempt >= p.MaxAttempts && strings.Contains(dl[0].Reason, "max_attempts") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dead letters = %+v, want the flaky lead after %d attempts", dl, p.MaxAttempts)
+			t.Fatalf("dead letters = %+v, want flaky after %d attempts", dl, p.MaxAttempts)
 		}
+		send(fmt.Sprint("other-", time.Now().UnixNano())) // traffic the sink delivers between flaky's attempts
 	}
 }
 
