@@ -336,10 +336,12 @@ func (s *Store) newerApplied(tx *bolt.Tx, leadID, evID string, v time.Time, rece
 	if json.Unmarshal(pv, &rec) != nil || rec.EventID == evID {
 		return false
 	}
-	if !v.IsZero() && rec.Version != 0 {
+	if !v.IsZero() && rec.Version != 0 && rec.Version != v.UnixNano() {
 		return rec.Version > v.UnixNano()
 	}
-	// Unordered: the one received later is the newer.
+	// Unordered, or the same version (an event without one, applied after
+	// this one, keeps its version as the bar: see keptVersion): the one
+	// received later is the newer.
 	dk, d := s.dedupeGet(tx, rec.EventID)
 	return d != nil && int64(binary.BigEndian.Uint64(dk[:8])) > received
 }

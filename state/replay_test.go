@@ -106,6 +106,24 @@ func TestReplayUnchangedChangedAndNewestWins(t *testing.T) {
 	if r := replay1(t, s, rawOf(t, s, lead.EventID("u1")), item("u1", "c3", time.Time{}, "Bobby", now, lead.ViaReplay, "a")); r.Status != lead.StatusStale {
 		t.Fatalf("replay of an earlier unordered event = %+v, want stale", r)
 	}
+	// A versioned event, then an unversioned one received later: the
+	// versioned one is the older, and a replay of it is stale.
+	commit1(t, s, &state.Incoming{Raw: state.RawRequest{Source: "hemnet", Body: []byte(`w2`), Received: t0.Add(5 * time.Minute).UnixNano()},
+		Items: []state.Item{item("w2", "c4", t0.Add(time.Minute), "Cy", t0, lead.ViaWebhook, "a")}})
+	commit1(t, s, &state.Incoming{Raw: state.RawRequest{Source: "hemnet", Body: []byte(`wu`), Received: t0.Add(6 * time.Minute).UnixNano()},
+		Items: []state.Item{item("wu", "c4", time.Time{}, "Cyd", t0, lead.ViaWebhook, "a")}})
+	if r := replay1(t, s, rawOf(t, s, lead.EventID("w2")), item("w2", "c4", t0.Add(time.Minute), "Cyril", now, lead.ViaReplay, "a")); r.Status != lead.StatusStale {
+		t.Fatalf("replay of a versioned event an unversioned one followed = %+v, want stale", r)
+	}
+	// A replay of the unversioned one keeps the bar too: an older versioned
+	// event arriving after it is stale.
+	if r := replay1(t, s, rawOf(t, s, lead.EventID("wu")), item("wu", "c4", time.Time{}, "Cydney", now, lead.ViaReplay, "a")); r.Status != state.StatusReplayed {
+		t.Fatalf("replay of the unversioned event = %+v, want replayed", r)
+	}
+	if r := commit1(t, s, &state.Incoming{Raw: state.RawRequest{Source: "hemnet", Body: []byte(`w1`), Received: t0.Add(7 * time.Minute).UnixNano()},
+		Items: []state.Item{item("w1", "c4", t0, "Cy old", t0, lead.ViaWebhook, "a")}}); r.Status != lead.StatusStale {
+		t.Fatalf("an older version after the replay = %+v, want stale", r)
+	}
 }
 
 func TestReplayOfQuarantined(t *testing.T) {
