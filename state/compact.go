@@ -45,6 +45,9 @@ func Compact(dir string) (before, after int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			os.Remove(path + rewriteSuffix)
+			if !fromDamage(r) {
+				panic(r)
+			}
 			after, err = 0, damaged(path, fmt.Errorf("%v", r))
 		}
 	}()

@@ -40,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,6 +185,9 @@ func Open(dir string, o Options) (s *Store, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
+			if !fromDamage(r) {
+				panic(r) // a bug of ours, not the file's: crash with its stack
+			}
 			s, err = nil, damaged(path, fmt.Errorf("%v", r))
 		}
 	}()
@@ -239,6 +243,22 @@ func Open(dir string, o Options) (s *Store, err error) {
 	return s, nil
 }
 
+// fromDamage reports whether a panic recovered while reading the file comes
+// from the file: a fault reading the mapping (a file cut short, under
+// SetPanicOnFault), or one of bbolt's own checks of a page.
+func fromDamage(r any) bool {
+	if f, ok := r.(interface{ Addr() uintptr }); ok && f != nil {
+		return true // runtime fault at an address: see debug.SetPanicOnFault
+	}
+	msg := fmt.Sprint(r)
+	for _, s := range []string{"assertion failed", "page", "freelist", "unreachable"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // damaged words the error of a file that cannot be read as a database.
 func damaged(path string, err error) error {
 	return fmt.Errorf("open state %s: the database file is damaged (%v). Nothing was written to it. Keep it for inspection, then restore the last backup of it (README: Operations, backups), or move it aside to start a new, empty store (what it held is then not delivered)", path, err)
@@ -256,10 +276,6 @@ func checkSize(path string) error {
 		return nil
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return nil
-	}
 	var want int64
 	var txid uint64
 	for _, off := range []int64{0, -1} { // -1: the second meta, one page in
@@ -287,7 +303,11 @@ func checkSize(path string) error {
 			want, txid = int64(pages)*ps, tx
 		}
 	}
-	if fi.Size() < want {
+	// The size is read after the metas: a daemon writing the file grows
+	// it before it writes a meta that reaches further, so a healthy file
+	// read while it grows is never shorter than the meta read before.
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < want {
 		return damaged(path, fmt.Errorf("%d bytes, where its records reach %d: it was cut short", fi.Size(), want))
 	}
 	return nil
