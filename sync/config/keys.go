@@ -52,7 +52,7 @@ var (
 		SinkPipedrive: {"token", "api_url", "properties", "constants"},
 		SinkSalesforce: {"instance_url", "client_id", "client_secret", "external_id_field", "properties", "constants",
 			"api_version", "default_last_name", "default_company"},
-		SinkRechat: {"channel", "api_url", "lead_source", "source_type", "tags"},
+		SinkRechat: {"channel", "token", "api_url", "lead_source", "source_type", "tags"},
 	}
 )
 

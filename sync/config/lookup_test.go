@@ -102,7 +102,9 @@ retention: 1h
 sources:
   - {name: hemnet, provider: hemnet, keys: [inline-key]}
   - {name: rechat, provider: rechat, key: `+DemoRechatKey+`, topics: [" contacts", Listings]}
-sinks: [{name: a, type: file, path: /tmp/a, match: {sources: [hemnet]}}]
+sinks:
+  - {name: a, type: file, path: /tmp/a, match: {sources: [hemnet]}}
+  - {name: r, type: rechat, channel: ch-1, token: old-token, match: {sources: [hemnet]}}
 `)
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
@@ -114,6 +116,7 @@ sinks: [{name: a, type: file, path: /tmp/a, match: {sources: [hemnet]}}]
 	want := []string{
 		"source rechat: no sink matches it, so its leads are stored but delivered nowhere",
 		`sources[1].topics[1]: "Listings" is not a topic Rechat documents (as this build knows them); check its spelling`,
+		"sinks[1].token: not used by a rechat sink (the lead channel id is its credential): remove it",
 		"retention: 1h0m0s is shorter than 48h0m0s: a provider's retry (or a reconcile backfill) of an event pruned by then is taken as new and delivered again",
 		"log.redact: false takes effect only at log.level debug",
 		path + " holds inline secrets and is readable by every user: chmod o-r it, or use {credential: NAME}",

@@ -40,6 +40,12 @@ func (c *Config) Warnings() []string {
 			}
 		}
 	}
+	for i, s := range c.Sinks {
+		// Accepted by earlier builds, so an upgraded config still starts.
+		if s.Type == SinkRechat && s.Token.IsSet() {
+			w = append(w, fmt.Sprintf("sinks[%d].token: not used by a rechat sink (the lead channel id is its credential): remove it", i))
+		}
+	}
 	if r := c.Retention.D(); r > 0 && r < minSafeRetention {
 		w = append(w, fmt.Sprintf("retention: %s is shorter than %s: a provider's retry (or a reconcile backfill) of an event pruned by then is taken as new and delivered again",
 			r, minSafeRetention))
