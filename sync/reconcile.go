@@ -287,13 +287,16 @@ func (r *reconciler) knownLocked(source string) (map[string]bool, error) {
 	return set, nil
 }
 
-// learn remembers the customers of a committed webhook whose source polls
-// every customer (customers: empty): the API has no list of the customers
-// that installed the app, so the ones that send webhooks are the ones
-// polled. A new customer gets a cursor at its first webhook, from which its
-// first run starts (less the overlap). Sources that list their customers,
-// or cannot be polled, cost a type assertion.
+// learn remembers the customers of a committed webhook whose source is
+// reconciled on a schedule and polls every customer (customers: empty): the
+// API has no list of the customers that installed the app, so the ones that
+// send webhooks are the ones polled. A new customer gets a cursor at its
+// first webhook, from which its first run starts (less the overlap).
+// Sources without a schedule cost a string comparison.
 func (r *reconciler) learn(src *SourceSpec, in *state.Incoming) {
+	if src.Reconcile == "" {
+		return
+	}
 	p, ok := src.Source.(providers.Poller)
 	if !ok || len(p.Customers()) > 0 {
 		return

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadsync/leadsync/providers"
+	"github.com/leadsync/leadsync/state"
 	lsync "github.com/leadsync/leadsync/sync"
 	"github.com/leadsync/leadsync/sync/lead"
 )
@@ -199,14 +200,16 @@ func TestReconcileRateLimitEndsTheRun(t *testing.T) {
 	}
 }
 
-// A source whose customers: is empty accepts every customer's webhooks, and
-// polls the customers that have sent one: the API lists none. A new
-// customer's first webhook leaves a cursor, so the store remembers it.
-// `reconcile` without a source runs only the scheduled sources.
+// A scheduled source whose customers: is empty accepts every customer's
+// webhooks, and polls the customers that have sent one: the API lists none.
+// A new customer's first webhook leaves a cursor, so the store remembers it,
+// and a restarted daemon polls it too.
 func TestReconcileLearnsCustomersFromWebhooks(t *testing.T) {
 	api := &crm{custs: []string{}}
+	var st *state.Store
 	h := start(t, nil, func(o *lsync.Options) {
-		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute})
+		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute, Reconcile: "@every 1000h"})
+		st = o.Store
 	})
 	if res, err := h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 0 || len(api.polled) != 0 {
 		t.Fatalf("run before any webhook = %+v, %v, polled %v; want nothing", res, err, api.polled)
@@ -230,7 +233,28 @@ func TestReconcileLearnsCustomersFromWebhooks(t *testing.T) {
 	if len(api.polled) != 2 || api.polled[0] != "ACME" || api.polled[1] != "BETA" {
 		t.Fatalf("polled %v", api.polled)
 	}
+	// Another engine on the same store (a restart) knows them from their
+	// cursors before any webhook.
+	e2, err := lsync.New(lsync.Options{Store: st, Sources: []lsync.SourceSpec{{Source: api, Overlap: 10 * time.Minute, Reconcile: "@every 1000h"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e2.Reconcile("", time.Time{}); err != nil || len(res) != 2 || res[0].Customer != "ACME" || res[1].Customer != "BETA" {
+		t.Fatalf("run after a restart = %+v, %v", res, err)
+	}
+}
+
+// `reconcile` without a source runs only the sources with a schedule; a
+// pollable source without one runs only when named.
+func TestReconcileWithoutASourceRunsTheScheduledOnes(t *testing.T) {
+	api := &crm{}
+	h := start(t, nil, func(o *lsync.Options) {
+		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: 10 * time.Minute})
+	})
 	if _, err := h.eng.Reconcile("", time.Time{}); err == nil || !strings.Contains(err.Error(), "no source has a reconcile: schedule; run one once with --source (crm)") {
 		t.Fatalf("reconcile of every scheduled source, with none: %v", err)
+	}
+	if res, err := h.eng.Reconcile("crm", time.Time{}); err != nil || len(res) != 1 {
+		t.Fatalf("reconcile --source crm: %+v, %v", res, err)
 	}
 }
