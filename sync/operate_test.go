@@ -208,9 +208,15 @@ func TestClientTellsANoAnswerFromAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/erase" {
+		switch r.URL.Path {
+		case "/v1/erase":
 			c, _, _ := w.(http.Hijacker).Hijack()
 			c.Close() // killed mid-erase
+			return
+		case "/v1/status":
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"running\":tr"))
+			c.Close() // killed mid-answer
 			return
 		}
 		w.WriteHeader(http.StatusBadRequest)
@@ -224,6 +230,9 @@ func TestClientTellsANoAnswerFromAnError(t *testing.T) {
 	}
 	if _, err := c.Erase(context.Background(), "a@b.c", ""); !errors.Is(err, lsync.ErrNoAnswer) {
 		t.Fatalf("erase cut off: %v, want ErrNoAnswer", err)
+	}
+	if _, err := c.Status(context.Background()); !errors.Is(err, lsync.ErrNoAnswer) {
+		t.Fatalf("status cut off mid-answer: %v, want ErrNoAnswer", err)
 	}
 	if _, err := c.Replay(context.Background(), nil, time.Now(), "x"); err == nil || errors.Is(err, lsync.ErrNoAnswer) {
 		t.Fatalf("an error answer: %v, want it, not ErrNoAnswer", err)
