@@ -299,3 +299,30 @@ sources:
 		t.Fatalf("explain: exit %d:\n%s", code, out)
 	}
 }
+
+// reconcile of a source that polls every customer, before any customer sent
+// a webhook: nothing to poll, said so; --json prints an empty list.
+func TestReconcileWithNoCustomerYet(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "leadsync.yaml")
+	if err := os.WriteFile(cfg, []byte(`state_dir: `+filepath.Join(dir, "state")+`
+sources:
+  - name: reapit
+    provider: reapit
+    signature: legacy
+    client_id: id
+    client_secret: secret
+    api_url: http://127.0.0.1:9
+    token_url: http://127.0.0.1:9/token
+    reconcile: {schedule: "@every 15m"}
+sinks: [{name: f, type: file, path: `+filepath.Join(dir, "leads.jsonl")+`}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runCLI(t, dir, nil, "reconcile", "--json", "--config", cfg); code != 0 || !strings.HasSuffix(out, "\n[]\n") {
+		t.Fatalf("reconcile --json: %d %q", code, out)
+	}
+	if out, code := runCLI(t, dir, nil, "reconcile", "--config", cfg); code != 0 || !strings.Contains(out, "no customer to poll") {
+		t.Fatalf("reconcile: %d %q", code, out)
+	}
+}
