@@ -56,7 +56,7 @@ func Compact(dir string) (before, after int64, err error) {
 	if errors.Is(err, bolt.ErrTimeout) {
 		return before, 0, fmt.Errorf("compact %s: %w", path, ErrLocked)
 	}
-	if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+	if refusedAsDamaged(err) {
 		return before, 0, damaged(path, err)
 	}
 	if err != nil {

@@ -205,7 +205,7 @@ func Open(dir string, o Options) (s *Store, err error) {
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open state %s: %w", path, ErrLocked)
 	}
-	if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+	if refusedAsDamaged(err) {
 		return nil, damaged(path, err)
 	}
 	if err != nil {
@@ -257,6 +257,12 @@ func fromDamage(r any) bool {
 		}
 	}
 	return false
+}
+
+// refusedAsDamaged reports whether bolt.Open refused the file for what it
+// holds (not a bbolt file, a bad checksum, another format version).
+func refusedAsDamaged(err error) bool {
+	return errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch)
 }
 
 // damaged words the error of a file that cannot be read as a database.
