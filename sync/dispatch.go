@@ -297,7 +297,7 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
 		status = "dead"
 		d.bury(log, e, "gave up after max_age: "+err.Error(), err)
-	case e.Attempt+1 >= p.MaxAttempts && !d.down(e):
+	case e.Attempt+1 >= p.MaxAttempts && !d.down(e, err):
 		status = "dead"
 		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
 	default:
@@ -317,16 +317,19 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	}
 }
 
-// down reports whether the sink has delivered nothing since e's previous
-// failed attempt: then the sink is down, not e at fault, and SPEC promises
-// that a sink down for days still gets every lead. Its leads wait for
-// max_age rather than run out of max_attempts, which the default backoff
-// (5s to 1h, full jitter) would spend in about half a day. A lead that
-// fails while the sink delivers others between its attempts is buried at
-// max_attempts. (After a restart nothing has been delivered yet: a lead at
-// max_attempts waits for the sink's next success, or max_age.)
-func (d *dispatcher) down(e *state.Entry) bool {
-	if e.Tried == 0 {
+// down reports whether e's attempt failed without an answer from the sink
+// (no connection, a timeout, a full disk under a file sink) and the sink
+// has delivered nothing since e's previous failed attempt: then the sink is
+// down, not e at fault, and SPEC promises that a sink down for days still
+// gets every lead. Its leads wait for max_age rather than run out of
+// max_attempts, which the default backoff (5s to 1h, full jitter) would
+// spend in about half a day. A sink that answers (a 5xx, a 429, an SMTP
+// reply) is up, and max_attempts counts as configured; so it does for a
+// lead that fails while the sink delivers others between its attempts.
+// (After a restart nothing has been delivered yet: a lead at max_attempts
+// waits for the sink's next success, or max_age.)
+func (d *dispatcher) down(e *state.Entry, err error) bool {
+	if status, _ := sinks.Answer(err); status != 0 || e.Tried == 0 {
 		return false
 	}
 	d.mu.Lock()

@@ -591,6 +591,30 @@ func TestDownSinkOutlastsMaxAttempts(t *testing.T) {
 		}
 		send(fmt.Sprint("other-", time.Now().UnixNano())) // traffic the sink delivers between flaky's attempts
 	}
+	if _, err := h.store.DropDead("rec", nil); err != nil {
+		t.Fatal(err)
+	}
+	// A sink that answers is up, even if it answers nothing but 500: its
+	// leads are buried at max_attempts.
+	rec.mu.Lock()
+	prev := rec.answer
+	rec.answer = func(d sinks.Delivery, n int) error {
+		if d.Lead.Source.EntityID == "answered" {
+			return &sinks.HTTPError{Status: 500, Body: "boom"}
+		}
+		return prev(d, n)
+	}
+	rec.mu.Unlock()
+	send("answered")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		dl, _ := h.store.DeadLetters("rec")
+		if len(dl) == 1 && dl[0].Status == 500 && dl[0].Attempt == p.MaxAttempts {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters = %+v, want the lead the sink answered 500 after %d attempts", dl, p.MaxAttempts)
+		}
+	}
 }
 
 // A sink that is down fails every lead queued for it; its retries are
