@@ -242,7 +242,7 @@ func (s *Store) RetryDead(sink string, ids []string) (int, error) {
 					return err
 				}
 				e := d.Entry
-				e.Attempt, e.Created = 0, now.UnixNano()
+				e.Attempt, e.Created, e.Tried = 0, now.UnixNano(), 0
 				if p := sb.pending.Get([]byte(e.LeadID)); p != nil {
 					return nil // a newer version is queued already; keep the letter
 				}

@@ -251,7 +251,7 @@ func fromDamage(r any) bool {
 		return true // runtime fault at an address: see debug.SetPanicOnFault
 	}
 	msg := fmt.Sprint(r)
-	for _, s := range []string{"assertion failed", "page", "freelist", "unreachable"} {
+	for _, s := range []string{"assertion failed", "page", "freelist", "unreachable", "high water mark", "bucket header", "overflow"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

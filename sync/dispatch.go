@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	stdsync "sync"
 	"time"
@@ -38,6 +39,7 @@ type dispatcher struct {
 	lastOK    time.Time
 	lastErr   string
 	lastErrAt time.Time
+	lastDown  time.Time // the last attempt that got no answer from the sink; see down
 	warnedAt  time.Time // the last retry logged at warn; see retryLevel
 	quiet     int       // retries logged at debug since
 }
@@ -274,6 +276,14 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 			LeadID: e.LeadID, Sink: d.name, Status: status, Attempt: e.Attempt + 1,
 			Took: took.Round(time.Millisecond).String(), Reason: logText(errText(err), err)})
 	}()
+	// Whether the sink is down is judged on what it did before this
+	// attempt; then this attempt's outcome is recorded.
+	sinkDown := err != nil && deliverCtx.Err() == nil && e.Attempt+1 >= p.MaxAttempts && d.down(e, err)
+	if err != nil && deliverCtx.Err() == nil && noAnswer(err) {
+		d.mu.Lock()
+		d.lastDown = now
+		d.mu.Unlock()
+	}
 	switch {
 	case err == nil:
 		status = "delivered"
@@ -297,7 +307,7 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	case now.Sub(time.Unix(0, e.Created)) >= p.MaxAge:
 		status = "dead"
 		d.bury(log, e, "gave up after max_age: "+err.Error(), err)
-	case e.Attempt+1 >= p.MaxAttempts && !d.down(e, err):
+	case e.Attempt+1 >= p.MaxAttempts && !sinkDown:
 		status = "dead"
 		d.bury(log, e, "gave up after max_attempts: "+err.Error(), err)
 	default:
@@ -317,24 +327,41 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	}
 }
 
-// down reports whether e's attempt failed without an answer from the sink
-// (no connection, a timeout, a full disk under a file sink) and the sink
-// has delivered nothing since e's previous failed attempt: then the sink is
-// down, not e at fault, and SPEC promises that a sink down for days still
-// gets every lead. Its leads wait for max_age rather than run out of
-// max_attempts, which the default backoff (5s to 1h, full jitter) would
-// spend in about half a day. A sink that answers (a 5xx, a 429, an SMTP
-// reply) is up, and max_attempts counts as configured; so it does for a
-// lead that fails while the sink delivers others between its attempts.
-// (After a restart nothing has been delivered yet: a lead at max_attempts
-// waits for the sink's next success, or max_age.)
+// down reports whether the sink is down rather than e at fault, for a lead
+// at max_attempts: SPEC promises that a sink down for days still gets every
+// lead, and the default backoff (5s to 1h, full jitter) spends 30 attempts
+// in about half a day. Such a lead waits for max_age instead. The sink is
+// down when e's attempt got no answer from it (unreachable — see
+// noAnswer) and either it delivered nothing since e's previous failed
+// attempt, or its latest outcome with any lead is such a failure (it came
+// back for a while and went down again). A sink that answers otherwise (a
+// 500, a 429, an SMTP 5xx) is up, and max_attempts counts as configured; so
+// it does for a lead that fails while the sink delivers others. After a
+// restart nothing has been delivered yet: a lead at max_attempts waits.
 func (d *dispatcher) down(e *state.Entry, err error) bool {
-	if status, _ := sinks.Answer(err); status != 0 || e.Tried == 0 {
+	if !noAnswer(err) {
 		return false
+	}
+	prev := e.Tried
+	if prev == 0 {
+		prev = e.Created // an entry written before attempts recorded their time
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.lastOK.IsZero() || d.lastOK.UnixNano() < e.Tried
+	return d.lastOK.IsZero() || d.lastOK.UnixNano() < prev || d.lastDown.After(d.lastOK)
+}
+
+// noAnswer reports whether a failed attempt got no answer from the sink
+// itself: no connection, a timeout, a local I/O error (a full disk under a
+// file sink), or a gateway's word that the sink behind it does not answer
+// (502, 504, Cloudflare's 521–524) or an SMTP server's 421 (service not
+// available).
+func noAnswer(err error) bool {
+	switch status, _ := sinks.Answer(err); status {
+	case 0, http.StatusBadGateway, http.StatusGatewayTimeout, 521, 522, 523, 524, 421:
+		return true
+	}
+	return false
 }
 
 func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {

@@ -287,16 +287,13 @@ func (r *reconciler) knownLocked(source string) (map[string]bool, error) {
 	return set, nil
 }
 
-// learn remembers the customers of a committed webhook whose source is
-// reconciled on a schedule and polls every customer (customers: empty): the
-// API has no list of the customers that installed the app, so the ones that
-// send webhooks are the ones polled. A new customer gets a cursor at its
-// first webhook, from which its first run starts (less the overlap).
-// Sources without a schedule cost a string comparison.
+// learn remembers the customers of a committed webhook whose source can be
+// polled and polls every customer (customers: empty): the API has no list of
+// the customers that installed the app, so the ones that send webhooks are
+// the ones polled, on its schedule or by `reconcile --source`. A new
+// customer gets a cursor at its first webhook, from which its first run
+// starts (less the overlap). Other sources cost a type assertion.
 func (r *reconciler) learn(src *SourceSpec, in *state.Incoming) {
-	if src.Reconcile == "" {
-		return
-	}
 	p, ok := src.Source.(providers.Poller)
 	if !ok || len(p.Customers()) > 0 {
 		return

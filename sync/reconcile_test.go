@@ -200,8 +200,7 @@ func TestReconcileRateLimitEndsTheRun(t *testing.T) {
 	}
 }
 
-// A scheduled source whose customers: is empty accepts every customer's
-// webhooks, and polls the customers that have sent one: the API lists none.
+// A source whose customers: is empty accepts every customer's webhooks, and polls the customers that have sent one: the API lists none.
 // A new customer's first webhook leaves a cursor, so the store remembers it,
 // and a restarted daemon polls it too.
 func TestReconcileLearnsCustomersFromWebhooks(t *testing.T) {
