@@ -245,17 +245,9 @@ func (s *Store) replayItem(tx *bolt.Tx, source string, it *Item, rawKey []byte, 
 			return r, nil
 		}
 	}
-	var ver int64
-	if !ev.Version.IsZero() {
-		ver = ev.Version.UnixNano()
-	}
-	if pv := tx.Bucket(bVersions).Get([]byte(r.LeadID)); pv != nil {
-		var rec versionRecord
-		if json.Unmarshal(pv, &rec) == nil {
-			ver = keptVersion(ver, rec.Version)
-		}
-	}
-	if err := putJSON(tx.Bucket(bVersions), []byte(r.LeadID), &versionRecord{Version: ver, EventID: evID}); err != nil {
+	// Not stale (newerApplied said so, and it is stricter than
+	// applyVersion's own check): record this event as the newest version.
+	if _, err := applyVersion(tx, r.LeadID, evID, ev.Version, false); err != nil {
 		return r, err
 	}
 	sum := sha256.Sum256(it.LeadJSON)

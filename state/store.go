@@ -329,13 +329,16 @@ func pageSizeOf(f *os.File) uint32 {
 	return binary.LittleEndian.Uint32(buf[24:])
 }
 
+// baseBuckets are the buckets every store has (sinks add their own).
+var baseBuckets = [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bStats, bCursors}
+
 // init creates the buckets and records or migrates the schema. A file that
 // needs none of it is not written to (each commit rewrites a meta page; a
 // damaged file found later in Open stays as it was).
 func (s *Store) init() error {
 	ready := false
 	s.db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bStats, bCursors} {
+		for _, b := range baseBuckets {
 			if tx.Bucket(b) == nil {
 				return nil
 			}
@@ -347,7 +350,7 @@ func (s *Store) init() error {
 		return nil
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bDedupe, bEvents, bRaw, bVersions, bStats, bCursors} {
+		for _, b := range baseBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("init state: %w", err)
 			}
