@@ -278,8 +278,9 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	}()
 	// Whether the sink is down is judged on what it did before this
 	// attempt; then this attempt's outcome is recorded.
-	sinkDown := err != nil && deliverCtx.Err() == nil && e.Attempt+1 >= p.MaxAttempts && d.down(e, err)
-	if err != nil && deliverCtx.Err() == nil && noAnswer(err) {
+	failed := err != nil && deliverCtx.Err() == nil
+	sinkDown := failed && e.Attempt+1 >= p.MaxAttempts && d.down(e, err)
+	if failed && noAnswer(err) {
 		d.mu.Lock()
 		d.lastDown = now
 		d.mu.Unlock()
