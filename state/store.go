@@ -271,62 +271,63 @@ func damaged(path string, err error) error {
 }
 
 // checkSize refuses a file shorter than its newest valid meta page says it
-// is (cut short by a copy or a full disk): bbolt would read past its end.
-// It reads the two meta pages as bbolt lays them out (a 16-byte page header,
-// then magic, version, page size, flags, root bucket, freelist page, page
-// count, txid, and an FNV-64a checksum of what precedes it). A file that is
-// absent, empty, or has no valid meta page is left to bbolt.
+// is (cut short by a copy or a full disk): bbolt would read past its end. A
+// file that is absent, empty, or has no valid meta page is left to bbolt.
 func checkSize(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var want int64
-	var txid uint64
-	for _, off := range []int64{0, -1} { // -1: the second meta, one page in
-		buf := make([]byte, 16+64)
-		if off < 0 {
-			off = int64(pageSizeOf(f))
-			if off == 0 { // the first meta is damaged: as this build makes them
-				off = pageSize
-			}
-		}
-		if n, _ := f.ReadAt(buf, off); n < len(buf) {
-			continue
-		}
-		m := buf[16:]
-		h := fnv.New64a()
-		h.Write(m[:56])
-		if binary.LittleEndian.Uint32(m[0:]) != 0xED0CDAED || h.Sum64() != binary.LittleEndian.Uint64(m[56:]) {
-			continue
-		}
-		ps, pages, tx := int64(binary.LittleEndian.Uint32(m[8:])), binary.LittleEndian.Uint64(m[40:]), binary.LittleEndian.Uint64(m[48:])
-		if pages > math.MaxInt64/uint64(max(ps, 1)) {
-			continue
-		}
-		if want == 0 || tx > txid {
-			want, txid = int64(pages)*ps, tx
-		}
+	m0 := readMeta(f, 0)
+	next := int64(pageSize) // the second meta is one page in; as this build makes them if the first cannot say
+	if m0.magic && m0.pageSize >= 512 && m0.pageSize <= 1<<20 {
+		next = m0.pageSize
+	}
+	m1 := readMeta(f, next)
+	newest := m0
+	if !m0.valid || m1.valid && m1.txid > m0.txid {
+		newest = m1
+	}
+	if !newest.valid {
+		return nil
 	}
 	// The size is read after the metas: a daemon writing the file grows
 	// it before it writes a meta that reaches further, so a healthy file
 	// read while it grows is never shorter than the meta read before.
 	fi, err := f.Stat()
-	if err == nil && fi.Size() < want {
-		return damaged(path, fmt.Errorf("%d bytes, where its records reach %d: it was cut short", fi.Size(), want))
+	if err == nil && fi.Size() < newest.size {
+		return damaged(path, fmt.Errorf("%d bytes, where its records reach %d: it was cut short", fi.Size(), newest.size))
 	}
 	return nil
 }
 
-// pageSizeOf is the page size the first meta page of f records, 0 if it
-// has none.
-func pageSizeOf(f *os.File) uint32 {
-	buf := make([]byte, 16+12)
-	if n, _ := f.ReadAt(buf, 0); n < len(buf) || binary.LittleEndian.Uint32(buf[16:]) != 0xED0CDAED {
-		return 0
+// meta is what checkSize reads of one of bbolt's meta pages.
+type meta struct {
+	magic, valid   bool // the magic number; and the checksum too
+	pageSize, size int64
+	txid           uint64
+}
+
+// readMeta reads the meta page at off as bbolt lays it out: a 16-byte page
+// header, then magic, version, page size, flags (4 bytes each), the root
+// bucket (16), the freelist page, the page count, the txid, and an FNV-64a
+// checksum of the 56 bytes before it (8 each).
+func readMeta(f *os.File, off int64) meta {
+	buf := make([]byte, 16+64)
+	if n, _ := f.ReadAt(buf, off); n < len(buf) {
+		return meta{}
 	}
-	return binary.LittleEndian.Uint32(buf[24:])
+	b := buf[16:]
+	h := fnv.New64a()
+	h.Write(b[:56])
+	m := meta{magic: binary.LittleEndian.Uint32(b[0:]) == 0xED0CDAED, pageSize: int64(binary.LittleEndian.Uint32(b[8:]))}
+	pages, txid := binary.LittleEndian.Uint64(b[40:]), binary.LittleEndian.Uint64(b[48:])
+	m.valid = m.magic && h.Sum64() == binary.LittleEndian.Uint64(b[56:]) && m.pageSize > 0 && pages <= math.MaxInt64/uint64(m.pageSize)
+	if m.valid {
+		m.size, m.txid = int64(pages)*m.pageSize, txid
+	}
+	return m
 }
 
 // baseBuckets are the buckets every store has (sinks add their own).
