@@ -18,12 +18,24 @@ var allowlistPresets = map[string][]string{
 	"hemnet-sandbox":    {"34.252.42.223", "54.72.180.48", "34.249.104.221"},
 }
 
+// presetAddrs are allowlistPresets parsed, once.
+var presetAddrs = func() map[string][]netip.Addr {
+	m := make(map[string][]netip.Addr, len(allowlistPresets))
+	for name, ips := range allowlistPresets {
+		for _, ip := range ips {
+			m[name] = append(m[name], netip.MustParseAddr(ip))
+		}
+	}
+	return m
+}()
+
 // InPreset reports whether ip is one of the addresses of the named preset
-// (hemnet-sandbox, …); false for an unknown name.
+// (hemnet-sandbox, …); false for an unknown name. It runs on every Hemnet
+// webhook: nothing is parsed.
 func InPreset(name string, ip netip.Addr) bool {
 	ip = ip.Unmap()
-	for _, a := range allowlistPresets[name] {
-		if netip.MustParseAddr(a) == ip {
+	for _, a := range presetAddrs[name] {
+		if a == ip {
 			return true
 		}
 	}
@@ -46,9 +58,9 @@ func ParseAllowlist(entries []string) (*Allowlist, error) {
 	a := &Allowlist{entries: append([]string(nil), entries...)}
 	var errs []error
 	for i, e := range entries {
-		if ips, ok := allowlistPresets[strings.TrimSpace(e)]; ok {
+		if ips, ok := presetAddrs[strings.TrimSpace(e)]; ok {
 			for _, ip := range ips {
-				a.prefixes = append(a.prefixes, netip.PrefixFrom(netip.MustParseAddr(ip), 32))
+				a.prefixes = append(a.prefixes, netip.PrefixFrom(ip, 32))
 			}
 			continue
 		}
