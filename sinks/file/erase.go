@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -51,6 +52,13 @@ func (s *Sink) Erase(match func(leadJSON []byte) bool) (int, error) {
 	return n, nil
 }
 
+// lines scans the leads of a JSONL file, one per line, each up to 64 MiB.
+func lines(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	return sc
+}
+
 // holds reports whether a line of the file matches.
 func (s *Sink) holds(match func([]byte) bool) (bool, error) {
 	in, err := os.Open(s.path)
@@ -58,8 +66,7 @@ func (s *Sink) holds(match func([]byte) bool) (bool, error) {
 		return false, fmt.Errorf("erase: %w", err)
 	}
 	defer in.Close()
-	sc := bufio.NewScanner(bufio.NewReaderSize(in, 256<<10))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	sc := lines(in)
 	for sc.Scan() {
 		if match(sc.Bytes()) {
 			return true, nil
@@ -90,8 +97,7 @@ func (s *Sink) copyWithout(tmp string, match func([]byte) bool) (int, error) {
 		return 0, fmt.Errorf("erase: %w", err)
 	}
 	w := bufio.NewWriterSize(out, 256<<10)
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	sc := lines(in)
 	n := 0
 	for sc.Scan() {
 		if match(sc.Bytes()) {
