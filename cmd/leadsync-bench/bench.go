@@ -75,13 +75,13 @@ func (b *bench) run() error {
 	case "large":
 		return b.largeStore()
 	}
-	if err := b.intake("empty store", "", env); err != nil {
+	if err := b.intake("empty store", "", env, b.o.floor); err != nil {
 		return err
 	}
 	if b.o.suite != "all" {
 		return nil
 	}
-	if err := b.intake("GOMAXPROCS=1 (daemon)", "", []string{"GOMAXPROCS=1"}); err != nil {
+	if err := b.intake("GOMAXPROCS=1 (daemon)", "", []string{"GOMAXPROCS=1"}, false); err != nil {
 		return err
 	}
 	return b.more()
@@ -120,13 +120,22 @@ func (r result) pct(p float64) time.Duration {
 	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
 }
 
-// intake measures the daemon and the reference at every connection count.
-func (b *bench) intake(label, stateDir string, env []string) error {
+// intake measures the daemon and the reference at every connection count,
+// and with withFloor the durable floor (floor.go) too.
+func (b *bench) intake(label, stateDir string, env []string, withFloor bool) error {
 	ref, err := b.startReference()
 	if err != nil {
 		return err
 	}
 	defer ref.stop()
+	var floor *proc
+	if withFloor {
+		if floor, err = b.startFloor(); err != nil {
+			return err
+		}
+		defer floor.stop()
+	}
+	floors := make([]floorPoint, 0, len(b.o.conns))
 	d, err := b.startDaemon(stateDir, env, "")
 	if err != nil {
 		return err
@@ -139,7 +148,7 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 	for _, c := range b.o.conns {
 		// The two servers take turns in rounds, so that a machine whose
 		// speed drifts (a shared VM) weighs on both alike.
-		var rr, dr result
+		var rr, dr, fr result
 		var cs commitStats
 		slice := b.o.duration / time.Duration(b.o.rounds)
 		for i := range b.o.rounds {
@@ -148,6 +157,9 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 				run = b.load
 			}
 			rr = rr.add(run(ref, c, slice))
+			if floor != nil {
+				fr = fr.add(run(floor, c, slice))
+			}
 			before := d.commits()
 			dr = dr.add(run(d, c, slice))
 			cs = cs.plus(d.commits().minus(before))
@@ -156,8 +168,12 @@ func (b *bench) intake(label, stateDir string, env []string) error {
 			dr.errs, rr.rps(), ms(rr.pct(.5)), ms(rr.pct(.99)), rr.errs, 100*dr.rps()/rr.rps(),
 			cs.ops/max(cs.n, 1), ms(time.Duration(1e9*cs.secs/max(cs.n, 1))),
 			cpuPer(dr.srv, dr.n), cpuPer(rr.srv, rr.n), cpuPer(rr.gen+dr.gen, rr.n+dr.n))
+		floors = append(floors, floorPoint{c, rr, dr, fr})
 	}
 	tw.Flush()
+	if floor != nil {
+		printFloor(floors)
+	}
 	stored, err := d.accepted()
 	if err != nil {
 		return err
@@ -405,13 +421,17 @@ func (p *proc) accepted() (int64, error) {
 }
 
 // startReference runs this binary as the bare reference handler.
-func (b *bench) startReference() (*proc, error) {
+func (b *bench) startReference() (*proc, error) { return b.startSelf("-reference") }
+
+// startSelf runs this binary as one of its servers (-reference or -floor-server)
+// on a free loopback address.
+func (b *bench) startSelf(mode string, args ...string) (*proc, error) {
 	addr := freeAddr()
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-reference", addr)
+	cmd := exec.Command(self, append([]string{mode, addr}, args...)...)
 	cmd.Stderr = os.Stderr
 	p, err := b.startProc(cmd, "http://"+addr+"/webhooks/hemnet")
 	if err != nil {

@@ -36,16 +36,21 @@ type options struct {
 	suite    string
 	keep     bool
 	logLevel string
+	floor    bool
 	rounds   int
 	million  int
 	drainN   int
 }
 
 func run() int {
-	if len(os.Args) == 3 && os.Args[1] == "-reference" {
+	if len(os.Args) >= 3 && (os.Args[1] == "-reference" || os.Args[1] == "-floor-server" && len(os.Args) == 4) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := serveReference(ctx, os.Args[2]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return serveReference(ctx, os.Args[2]) }
+		if os.Args[1] == "-floor-server" {
+			serve = func() error { return serveFloor(ctx, os.Args[2], os.Args[3]) }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -62,6 +67,7 @@ func run() int {
 	flag.IntVar(&o.million, "stored", 1_000_000, "events already stored for the large-store run")
 	flag.IntVar(&o.drainN, "drain", 100_000, "pending leads for the drain run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir")
+	flag.BoolVar(&o.floor, "floor", true, "intake: also measure the durable floor (the reference + one bbolt put per request, one writer)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the daemon's log level (info, the default, logs a line per lead)")
 	flag.Parse()
 	switch o.suite {
