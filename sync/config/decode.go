@@ -164,7 +164,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		child := join(path, key)
 		i, ok := fields[key]
 		if !ok {
-			d.fail(k.Line, child, "unknown key"+suggest(key, fields))
+			d.fail(k.Line, child, "unknown key"+suggest(key, kindFields(v.Type(), n, fields)))
 			return
 		}
 		d.note(child, k.Line, val)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Providers a source may name.
@@ -77,6 +79,40 @@ func (c *checker) inapplicable(path string, t reflect.Type, what, kind string, c
 		}
 		c.errorf(child, "not used by %s %s", what, kind)
 	}
+}
+
+// kindFields narrows a source's or sink's fields to those its provider or
+// type reads, when the mapping n names a known one: a typo is then not
+// "corrected" into a key of another provider, which would be refused next.
+// Any other struct's fields are returned as they are.
+func kindFields(t reflect.Type, n *yaml.Node, fields map[string]int) map[string]int {
+	kindKey, common, table := "", []string(nil), map[string][]string(nil)
+	switch t {
+	case sourceType:
+		kindKey, common, table = "provider", sourceCommonKeys, sourceKeys
+	case sinkType:
+		kindKey, common, table = "type", sinkCommonKeys, sinkKeys
+	default:
+		return fields
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Value != kindKey || val.Kind != yaml.ScalarNode {
+			continue
+		}
+		own, ok := table[val.Value]
+		if !ok {
+			return fields
+		}
+		out := make(map[string]int, len(common)+len(own))
+		for _, name := range slices.Concat(common, own) {
+			if i, ok := fields[name]; ok {
+				out[name] = i
+			}
+		}
+		return out
+	}
+	return fields
 }
 
 // suggest returns ` (did you mean "x"?)` for a key one or two edits away
