@@ -45,7 +45,8 @@ func (m *Metrics) sourceSeries(source string) *sourceSeries {
 		accepted: m.events.WithLabelValues(source, "accepted")}
 }
 
-// NewMetrics registers every metric, plus the Go and process collectors.
+// NewMetrics registers every metric, plus the Go and process collectors
+// (prefixed leadsync_ as the rest).
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	lat := []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
@@ -80,10 +81,14 @@ func NewMetrics() *Metrics {
 	m.reconcileNew = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leadsync_reconcile_found_total",
 		Help: "Leads found only by reconciliation (missed webhooks)."}, []string{"source"})
 	for _, c := range []prometheus.Collector{m.webhooks, m.intake, m.batch, m.commitSeconds, m.events, m.deliveries,
-		m.deliverySecs, m.endToEnd, m.dead, m.reloads, m.reloadTime, m.reconcileRuns, m.reconcilePage, m.reconcileNew,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		m.deliverySecs, m.endToEnd, m.dead, m.reloads, m.reloadTime, m.reconcileRuns, m.reconcilePage, m.reconcileNew} {
 		f(c)
 	}
+	// Every name served starts with leadsync_ (SPEC), the runtime's and
+	// the process's too: leadsync_go_goroutines,
+	// leadsync_process_resident_memory_bytes, ...
+	prefixed := prometheus.WrapRegistererWithPrefix("leadsync_", m.reg)
+	prefixed.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reloadTime.SetToCurrentTime()
 	return m
 }
@@ -132,7 +137,9 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Handler serves the registry in the Prometheus text format.
+// Handler serves the registry in the Prometheus text format. (Without
+// HandlerOpts.Registry: that would add promhttp's own error counter, the
+// one series not named leadsync_; a failed scrape shows in the scraper.)
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }

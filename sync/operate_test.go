@@ -150,6 +150,18 @@ func TestMetricsAfterTrafficCarryNoPersonalData(t *testing.T) {
 			t.Errorf("metrics contain %q", pii)
 		}
 	}
+	// SPEC: names prefixed leadsync_ — every one, the runtime's too.
+	for _, want := range []string{"leadsync_go_goroutines ", "leadsync_process_resident_memory_bytes "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		name := strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE ")
+		if line != "" && !strings.HasPrefix(name, "leadsync_") {
+			t.Errorf("a metric not named leadsync_: %q", line)
+		}
+	}
 }
 
 func TestAdminSocketStatusAndDeadLetters(t *testing.T) {
