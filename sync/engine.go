@@ -202,9 +202,12 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("/webhooks/{source}", e.serveWebhook)
 	// Any other path under /webhooks/ names no source: the JSON 404 a
 	// source that does not exist gets, not the mux's plain-text one.
-	mux.HandleFunc("/webhooks/", func(w http.ResponseWriter, _ *http.Request) {
+	noSource := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, answer{Status: "error", Reason: "unknown source"})
-	})
+	}
+	mux.HandleFunc("/webhooks/", noSource)
+	mux.HandleFunc("/webhooks", noSource) // else the mux redirects it to /webhooks/
+
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

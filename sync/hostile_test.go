@@ -442,7 +442,7 @@ func TestWebhookPaths(t *testing.T) {
 			t.Errorf("POST %s: %d %v, want 200 accepted", p, code, m)
 		}
 	}
-	for _, p := range []string{"/webhooks/hemnet/x", "/webhooks/", "/webhooks/hemnet/../nosuch"} {
+	for _, p := range []string{"/webhooks/hemnet/x", "/webhooks/", "/webhooks", "/webhooks/hemnet/../nosuch"} {
 		if code, m := send(p, "nowhere", nil); code != 404 || m["status"] != "error" {
 			t.Errorf("POST %s: %d %v, want the JSON 404 of an unknown source", p, code, m)
 		}
