@@ -261,6 +261,10 @@ func TestIPAllowlistAndTrustedProxies(t *testing.T) {
 	if code, _ := post(t, hook, body, signed(body)); code != 403 {
 		t.Fatalf("from loopback: %d, want 403", code)
 	}
+	// A sender not allowed learns nothing more: 403 whatever else is wrong.
+	if code, _ := post(t, hook, body, map[string]string{"Content-Type": "text/plain"}); code != 403 {
+		t.Fatalf("from loopback, text/plain: %d, want 403 (not 415)", code)
+	}
 	hdr := signed(body)
 	hdr["X-Forwarded-For"] = "52.48.66.139"
 	if code, m := post(t, hook, body, hdr); code != 200 {

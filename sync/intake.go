@@ -78,6 +78,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 		w.Header().Set("Connection", "close") // the listener closes once deliveries have drained
 		return http.StatusServiceUnavailable, answer{Status: "error", Reason: "shutting down"}
 	}
+	// An address that is not allowed learns nothing else about the
+	// endpoint (what it accepts, how large): 403 first, body unread.
+	ip := providers.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), wr.trusted)
+	if src.Allow != nil && !src.Allow(ip) {
+		e.counters.reject(name)
+		log.get().Warn("webhook rejected", "answer", 403, "reason", "source address not allowed", "remote_ip", ip.String())
+		return http.StatusForbidden, answer{Status: "error", Reason: "address not allowed"}
+	}
 	if !isJSON(r.Header.Get("Content-Type")) {
 		e.counters.reject(name)
 		log.get().Warn("webhook rejected", "answer", 415, "reason", "content type is not JSON")
@@ -99,13 +107,6 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, wr *wiring, src 
 	case err != nil:
 		log.get().Warn("webhook body unreadable", "err", err)
 		return http.StatusBadRequest, answer{Status: "error", Reason: "body could not be read"}
-	}
-
-	ip := providers.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), wr.trusted)
-	if src.Allow != nil && !src.Allow(ip) {
-		e.counters.reject(name)
-		log.get().Warn("webhook rejected", "answer", 403, "reason", "source address not allowed", "remote_ip", ip.String())
-		return http.StatusForbidden, answer{Status: "error", Reason: "address not allowed"}
 	}
 	req := &providers.Request{Source: name, Body: body, Header: r.Header, RemoteIP: ip,
 		ReceivedAt: e.now().UTC(), RequestID: reqID}
