@@ -36,7 +36,7 @@ func Explain(cfg Config, body []byte) ([]lead.Event, error) {
 		h.Set(cfg.IDHeader, "explain")
 	}
 	if cfg.TimestampHeader != "" {
-		s.sig.tsUnit = or(cfg.TimestampUnit, UnitSeconds)
+		s.sig.tsUnit = or(cfg.TimestampUnit, UnitAuto)
 		h.Set(cfg.TimestampHeader, formatTimestamp(at, s.sig.tsUnit))
 	}
 	return s.Parse(&providers.Request{Source: cfg.Name, Body: body, Header: h, ReceivedAt: at})

@@ -41,11 +41,16 @@ const (
 	UnitSeconds = "s"
 	UnitMillis  = "ms"
 	UnitRFC3339 = "rfc3339"
+	// UnitAuto, the default, reads Unix seconds or milliseconds, told
+	// apart by size (from 10^11 on, milliseconds: in seconds that is the
+	// year 5138), or an RFC 3339 time: senders differ, and a guess at the
+	// unit is no weaker a check, the header being what the sender wrote.
+	UnitAuto = "auto"
 )
 
 // Config configures one generic source: how its requests are signed and
 // how their JSON maps onto a lead. The zero values of Encoding, Algorithm,
-// Signed and TimestampUnit are hex, sha256, {body} and s.
+// Signed and TimestampUnit are hex, sha256, {body} and auto.
 type Config struct {
 	// Name is the source's configured name: the webhook path
 	// /webhooks/<Name> and each lead's source.name. Required.
@@ -69,7 +74,8 @@ type Config struct {
 	// TimestampHeader holds the send time; required when Signed uses
 	// {timestamp} or MaxClockSkew is set.
 	TimestampHeader string
-	// TimestampUnit is how TimestampHeader is written: s, ms or rfc3339.
+	// TimestampUnit is how TimestampHeader is written: s, ms, rfc3339 or
+	// auto (any of them; the default).
 	TimestampUnit string
 	// IDHeader holds the message id; required when Signed uses {id}. Its
 	// value is also the event id when EventID is not set.

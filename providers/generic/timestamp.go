@@ -22,6 +22,9 @@ func (sg *signature) checkTimestamp(h http.Header, now time.Time) error {
 		return fmt.Errorf("missing %s header (required while max_clock_skew is %s)", sg.tsHeader, sg.skew)
 	}
 	ts, ok := parseTimestamp(raw, sg.tsUnit)
+	if !ok && sg.tsUnit == UnitAuto {
+		return fmt.Errorf("%s %q is not a timestamp (Unix seconds or milliseconds, or RFC 3339)", sg.tsHeader, printable(raw))
+	}
 	if !ok {
 		return fmt.Errorf("%s %q is not a timestamp in unit %s", sg.tsHeader, printable(raw), sg.tsUnit)
 	}
@@ -49,8 +52,22 @@ var (
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
 )
 
-// parseTimestamp parses a timestamp header in unit (s, ms, rfc3339).
+// autoMillis is where UnitAuto starts reading a number as milliseconds.
+const autoMillis = 100_000_000_000
+
+// parseTimestamp parses a timestamp header in unit (s, ms, rfc3339, auto).
 func parseTimestamp(s, unit string) (time.Time, bool) {
+	if unit == UnitAuto {
+		n, err := strconv.ParseInt(s, 10, 64)
+		switch {
+		case err != nil:
+			unit = UnitRFC3339
+		case n >= autoMillis:
+			unit = UnitMillis
+		default:
+			unit = UnitSeconds
+		}
+	}
 	var t time.Time
 	switch unit {
 	case UnitRFC3339:
@@ -78,7 +95,7 @@ func parseTimestamp(s, unit string) (time.Time, bool) {
 
 func inRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
 
-// formatTimestamp writes t as a timestamp header in unit.
+// formatTimestamp writes t as a timestamp header in unit (auto: seconds).
 func formatTimestamp(t time.Time, unit string) string {
 	switch unit {
 	case UnitMillis:

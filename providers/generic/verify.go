@@ -63,9 +63,11 @@ func newSignature(cfg Config) (signature, error) {
 		return sg, err
 	}
 	if sg.tsHeader != "" {
-		sg.tsUnit = or(cfg.TimestampUnit, UnitSeconds)
-		if sg.tsUnit != UnitSeconds && sg.tsUnit != UnitMillis && sg.tsUnit != UnitRFC3339 {
-			return sg, fmt.Errorf("signature.timestamp_unit: %q is not s, ms or rfc3339", sg.tsUnit)
+		sg.tsUnit = or(cfg.TimestampUnit, UnitAuto)
+		switch sg.tsUnit {
+		case UnitSeconds, UnitMillis, UnitRFC3339, UnitAuto:
+		default:
+			return sg, fmt.Errorf("signature.timestamp_unit: %q is not s, ms, rfc3339 or auto", sg.tsUnit)
 		}
 	}
 	if sg.skew < 0 {

@@ -260,6 +260,12 @@ func TestVerifyTimestamp(t *testing.T) {
 		{name: "rfc3339 offset", unit: "rfc3339", skew: skew, ts: ptr(testNow.In(time.FixedZone("", 7200)).Format(time.RFC3339))},
 		{name: "rfc3339 old", unit: "rfc3339", skew: skew, ts: ptr(at(-time.Hour, "rfc3339")), reason: "1h0m0s in the past"},
 		{name: "rfc3339 given s", unit: "rfc3339", skew: skew, ts: ptr(at(0, "s")), reason: "is not a timestamp in unit rfc3339"},
+		// auto, the default: seconds or milliseconds by size, or RFC 3339.
+		{name: "auto s", unit: "", skew: skew, ts: ptr(at(0, "s"))},
+		{name: "auto ms", unit: "auto", skew: skew, ts: ptr(at(0, "ms"))},
+		{name: "auto rfc3339", unit: "", skew: skew, ts: ptr(at(0, "rfc3339"))},
+		{name: "auto ms old", unit: "", skew: skew, ts: ptr(at(-skew-time.Millisecond, "ms")), reason: "5m0.001s in the past"},
+		{name: "auto s future", unit: "", skew: skew, ts: ptr(at(skew+time.Second, "s")), reason: "5m1s in the future"},
 		{name: "missing", unit: "s", skew: skew, reason: "missing X-Webhook-Timestamp header (signed {timestamp}{body})"},
 		{name: "garbage", unit: "s", skew: skew, ts: ptr("soon"), reason: "matches no configured key"},
 		{name: "negative", unit: "s", skew: skew, ts: ptr("-1"), reason: "matches no configured key"},
@@ -296,7 +302,7 @@ func TestVerifyTimestampWindowOnly(t *testing.T) {
 	r := request(s, testBody)
 	checkReason(t, s.Verify(context.Background(), r), "")
 	r.Header.Set(hdrTS, "garbage")
-	checkReason(t, s.Verify(context.Background(), r), `X-Webhook-Timestamp "garbage" is not a timestamp in unit s`)
+	checkReason(t, s.Verify(context.Background(), r), `X-Webhook-Timestamp "garbage" is not a timestamp (Unix seconds or milliseconds, or RFC 3339)`)
 	r.Header.Del(hdrTS)
 	checkReason(t, s.Verify(context.Background(), r), "missing X-Webhook-Timestamp header (required while max_clock_skew is 5m0s)")
 }

@@ -134,6 +134,7 @@ func (g *Signature) applyDefaults() {
 		orString(&g.Header, "webhook-signature")
 		orString(&g.IDHeader, "webhook-id")
 		orString(&g.TimestampHeader, "webhook-timestamp")
+		orString(&g.TimestampUnit, "s") // the standard's: Unix seconds
 		orString(&g.Signed, SignedIDTimestampDot)
 		orString(&g.Encoding, "base64")
 		orString(&g.Prefix, "v1,")
@@ -142,7 +143,7 @@ func (g *Signature) applyDefaults() {
 	orString(&g.Algorithm, "sha256")
 	orString(&g.Signed, SignedBody)
 	if g.TimestampHeader != "" {
-		orString(&g.TimestampUnit, "s")
+		orString(&g.TimestampUnit, "auto")
 	}
 }
 

@@ -87,7 +87,7 @@ type Signature struct {
 	Secret          Secret   `yaml:"secret"`
 	Secrets         []Secret `yaml:"secrets"`
 	TimestampHeader string   `yaml:"timestamp_header"`
-	TimestampUnit   string   `yaml:"timestamp_unit"` // s | ms | rfc3339
+	TimestampUnit   string   `yaml:"timestamp_unit"` // s | ms | rfc3339 | auto (default)
 	IDHeader        string   `yaml:"id_header"`
 }
 

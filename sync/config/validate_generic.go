@@ -66,7 +66,7 @@ func (c *checker) genericSignature(path string, g *Signature) {
 		c.signedHeaders(path, g)
 	}
 	if g.TimestampHeader != "" {
-		c.oneOf(path+".timestamp_unit", g.TimestampUnit, "s", "ms", "rfc3339")
+		c.oneOf(path+".timestamp_unit", g.TimestampUnit, "s", "ms", "rfc3339", "auto")
 	}
 	for _, h := range []struct{ key, v string }{
 		{"header", g.Header}, {"timestamp_header", g.TimestampHeader}, {"id_header", g.IDHeader},
