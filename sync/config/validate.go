@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
@@ -179,10 +180,28 @@ func (c *checker) reconcile(path string, r *Reconcile, canFetch bool) {
 		c.errorf(path+".schedule", "is required")
 	} else if _, err := cron.ParseStandard(r.Schedule); err != nil {
 		c.errorf(path+".schedule", "%v", err)
+	} else if d, ok := everyInterval(r.Schedule); ok && d < minReconcileEvery {
+		// The cron library runs a shorter one (0s, or negative) every
+		// second: a poll loop against the provider's rate limit.
+		c.errorf(path+".schedule", "@every %s is too often: at least %s", d, minReconcileEvery)
 	}
 	if !canFetch {
 		c.errorf(path, "needs client_id and client_secret to call the API")
 	}
+}
+
+// minReconcileEvery is the shortest @every a reconcile schedule may have
+// (a cron spec runs at most once a minute anyway).
+const minReconcileEvery = time.Minute
+
+// everyInterval is the interval of an "@every <duration>" spec.
+func everyInterval(spec string) (time.Duration, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "@every ")
+	if !ok {
+		return 0, false
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(rest))
+	return d, err == nil
 }
 
 func (c *checker) ed25519Key(path, kid, key string) {
