@@ -178,6 +178,19 @@ func (r *reconciler) runCustomer(log *slog.Logger, source string, spec *SourceSp
 		result = "failure"
 		log.Error("reconcile failed", "err", err)
 	}
+	if err == nil {
+		// A customer's first run that found nothing saved no cursor; the
+		// next would start again from its own now − overlap, skipping
+		// what changed between the two runs. The run looked at everything
+		// up to its start: that is the cursor.
+		if c, cerr := st.Cursor(source, cust); cerr == nil && c.IsZero() {
+			err = st.SetCursor(source, cust, start)
+			if err != nil {
+				result = "failure"
+				log.Error("reconcile failed", "err", fmt.Errorf("save cursor: %w", err))
+			}
+		}
+	}
 	if err != nil {
 		res.Error = err.Error()
 	}

@@ -257,3 +257,34 @@ func TestReconcileWithoutASourceRunsTheScheduledOnes(t *testing.T) {
 		t.Fatalf("reconcile --source crm: %+v, %v", res, err)
 	}
 }
+
+// TestReconcileFirstEmptyRunSavesItsCursor: a customer's first run that
+// finds nothing still saves a cursor (its start), so the next run starts
+// from there rather than from its own now − overlap, which skipped what
+// changed between the two runs.
+func TestReconcileFirstEmptyRunSavesItsCursor(t *testing.T) {
+	rec1 := newRecorder()
+	api := &crm{}
+	h := start(t, []lsync.SinkSpec{{Name: "rec", Sink: rec1, Delivery: fast}}, func(o *lsync.Options) {
+		o.Sources = append(o.Sources, lsync.SourceSpec{Source: api, Overlap: time.Millisecond})
+	})
+	before := time.Now()
+	if res, err := h.eng.Reconcile("crm", time.Time{}); err != nil || res[0].Seen != 0 {
+		t.Fatalf("first run = %+v, %v", res, err)
+	}
+	cur, _ := h.store.Cursor("crm", "C1")
+	if cur.Before(before) {
+		t.Fatalf("cursor after an empty first run = %v, want its start (after %v)", cur, before)
+	}
+	// Changed after the first run, and more than the overlap before the
+	// second.
+	api.mu.Lock()
+	api.records = append(api.records, rec{ID: "B1", ETag: "e1", Mod: time.Now()})
+	api.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	res, err := h.eng.Reconcile("crm", time.Time{})
+	if err != nil || res[0].Found != 1 {
+		t.Fatalf("second run = %+v, %v; want B1 found (polled from %v)", res, err, api.polls)
+	}
+	rec1.wait(t, 1)
+}
