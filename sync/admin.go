@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/leadsync/leadsync/state"
@@ -260,6 +261,12 @@ func ServeAdmin(ctx context.Context, path string, a Admin) error {
 		return fmt.Errorf("admin socket %s: another daemon is listening on it", path)
 	}
 	os.Remove(path)
+	// Its directory, as the state dir's, is made if missing (0750: the
+	// socket's group reaches it): without it the daemon would run with no
+	// way for status, dlq, replay or erase to reach it.
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return fmt.Errorf("admin socket: %w", err)

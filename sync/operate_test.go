@@ -250,3 +250,32 @@ func TestClientTellsANoAnswerFromAnError(t *testing.T) {
 		t.Fatalf("an error answer: %v, want it, not ErrNoAnswer", err)
 	}
 }
+
+// TestAdminSocketMakesItsDirectory: an admin_socket whose directory does not
+// exist yet is served (the directory is made, as the state dir is), rather
+// than the daemon running with no socket for status and dlq to reach.
+func TestAdminSocketMakesItsDirectory(t *testing.T) {
+	h := start(t, nil, nil)
+	sock := filepath.Join(t.TempDir(), "run", "leadsync", "admin.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- lsync.ServeAdmin(ctx, sock, &lsync.Local{Store: h.store, Engine: h.eng}) }()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if c, ok := lsync.Dial(sock); ok {
+			if _, err := c.Status(ctx); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		select {
+		case err := <-served:
+			t.Fatalf("ServeAdmin: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("admin socket never answered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
