@@ -56,13 +56,30 @@ func TestOperatorCommands(t *testing.T) {
 			Accepted int
 		}
 		Sinks []struct {
-			Name string
-			Dead int
+			Name       string
+			Dead       int
+			Configured bool
+		}
+	}
+	// Every sink of the config shows as configured, the daemon running or
+	// not (stopped, status reads the config file for what the store lacks).
+	configured := func(out string) {
+		t.Helper()
+		n := 0
+		for _, k := range st.Sinks {
+			if !k.Configured {
+				t.Errorf("sink %s not configured in %s", k.Name, out)
+			}
+			n++
+		}
+		if n < 2 {
+			t.Errorf("status lists %d sinks, want crm and archive: %s", n, out)
 		}
 	}
 	if json.Unmarshal([]byte(out), &st); code != 0 || !st.Running || st.Sources[0].Accepted != 2 {
 		t.Fatalf("status: %d %s", code, out)
 	}
+	configured(out)
 	if out, code := cli("status"); code != 0 || !strings.Contains(out, "SINK") || !strings.Contains(out, "crm") {
 		t.Fatalf("status table: %d %s", code, out)
 	}
@@ -123,6 +140,7 @@ func TestOperatorCommands(t *testing.T) {
 	if json.Unmarshal([]byte(out), &st); code != 0 || st.Running || st.Sources[0].Accepted != 2 {
 		t.Fatalf("offline status: %d %s", code, out)
 	}
+	configured(out)
 	if out, code := cli("compact"); code != 0 || !strings.Contains(out, "→") {
 		t.Fatalf("compact: %d %s", code, out)
 	}

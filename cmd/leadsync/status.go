@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +25,7 @@ and per reconciled customer: last run, cursor, applicants seen, leads found only
 reconciliation.
 
 Talks to the running daemon over its admin socket; with the daemon stopped it reads
-the store directly. Then the figures a running daemon keeps in memory since its start
+the store directly, and the config file for the sources and sinks it names. Then the figures a running daemon keeps in memory since its start
 are empty: rejected, each sink's last success and last error, and reconciliation's
 last run, last error, applicants seen and leads found only by reconciliation.`,
 		Args: cobra.NoArgs,
@@ -45,7 +47,7 @@ last run, last error, applicants seen and leads found only by reconciliation.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(s)
 			}
-			printStatus(g.out, s, time.Now())
+			printStatus(g.out, s, time.Now(), s.Running || cfg != nil)
 			return nil
 		},
 	}
@@ -53,26 +55,54 @@ last run, last error, applicants seen and leads found only by reconciliation.`,
 	return cmd
 }
 
-// fillFromConfig names the provider of each source and the type of each
-// sink that the config still has: the store alone does not know them.
+// fillFromConfig adds what the store alone does not know, from the config
+// file, as a running daemon does from its own: each source's provider and
+// each sink's type, which sinks are configured (the others were removed and
+// keep their queues), and configured sources and sinks with nothing stored
+// yet.
 func fillFromConfig(s *lsync.Status, cfg *config.Config) {
+	if cfg == nil {
+		return
+	}
+	seen := map[string]bool{}
 	for i := range s.Sources {
+		seen[s.Sources[i].Name] = true
 		for _, c := range cfg.Sources {
 			if c.Name == s.Sources[i].Name && s.Sources[i].Provider == "" {
 				s.Sources[i].Provider = c.Provider
 			}
 		}
 	}
+	for _, c := range cfg.Sources {
+		if !seen[c.Name] {
+			s.Sources = append(s.Sources, lsync.SourceStatus{Name: c.Name, Provider: c.Provider})
+		}
+	}
+	slices.SortFunc(s.Sources, func(a, b lsync.SourceStatus) int { return strings.Compare(a.Name, b.Name) })
+	clear(seen)
 	for i := range s.Sinks {
+		seen[s.Sinks[i].Name] = true
 		for _, c := range cfg.Sinks {
-			if c.Name == s.Sinks[i].Name && s.Sinks[i].Type == "" {
-				s.Sinks[i].Type = c.Type
+			if c.Name == s.Sinks[i].Name {
+				s.Sinks[i].Configured = true
+				if s.Sinks[i].Type == "" {
+					s.Sinks[i].Type = c.Type
+				}
 			}
 		}
 	}
+	for _, c := range cfg.Sinks {
+		if !seen[c.Name] {
+			s.Sinks = append(s.Sinks, lsync.SinkStatus{Name: c.Name, Type: c.Type, Configured: true})
+		}
+	}
+	slices.SortFunc(s.Sinks, func(a, b lsync.SinkStatus) int { return strings.Compare(a.Name, b.Name) })
 }
 
-func printStatus(out io.Writer, s *lsync.Status, now time.Time) {
+// printStatus prints s as tables; configKnown says whether Configured is
+// known (a running daemon, or a stopped one's config file was read), so a
+// sink that is not configured shows as removed.
+func printStatus(out io.Writer, s *lsync.Status, now time.Time, configKnown bool) {
 	if s.Running {
 		fmt.Fprintf(out, "daemon: running %s, since %s\n\n", s.Version, ago(s.Started, now))
 	} else {
@@ -90,7 +120,7 @@ func printStatus(out io.Writer, s *lsync.Status, now time.Time) {
 	fmt.Fprintln(tw, "SINK\tTYPE\tPENDING\tDEAD\tOLDEST PENDING\tLAST SUCCESS\tLAST ERROR")
 	for _, x := range s.Sinks {
 		typ := dash(x.Type)
-		if s.Running && !x.Configured {
+		if !x.Configured && configKnown {
 			typ = "(removed)"
 		}
 		oldest := "-"
