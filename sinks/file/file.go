@@ -14,9 +14,10 @@
 // event_id on two lines is the same event), keeping the last line per lead
 // id for the newest state.
 //
-// Rotation: the sink keeps the file open. Rotate with copytruncate, or move
-// the file and reload leadsync (SIGHUP builds a new sink that opens the path
-// afresh).
+// Rotation: the sink keeps the file open, and before each line checks that
+// the path still names it: a file moved away or deleted is followed by a new
+// one at the path. So rotate by moving the file (or with copytruncate); no
+// reload is needed.
 package file
 
 import (
@@ -207,6 +208,9 @@ func (s *Sink) appendLine(line []byte) error {
 	if err != nil {
 		return fmt.Errorf("stat: %w", err)
 	}
+	if fi, err = s.reopenIfMoved(fi); err != nil {
+		return err
+	}
 	n, err := s.f.Write(line)
 	switch {
 	case err != nil:
@@ -223,6 +227,43 @@ func (s *Sink) appendLine(line []byte) error {
 	}
 	s.undoTo = fi.Size()
 	return errors.Join(err, s.undo())
+}
+
+// reopenIfMoved makes sure the open file is still the one at the path: a
+// file moved away (rotation) or deleted since it was opened would take the
+// line where no reader of the path looks — into a deleted file, lost. Then
+// the path is opened (created) afresh, and the line goes there. fi is the
+// open file's; the returned one is the file's to write. It is called with
+// s.mu held, with no write to take back (undo has run).
+func (s *Sink) reopenIfMoved(fi fs.FileInfo) (fs.FileInfo, error) {
+	pfi, err := os.Stat(s.path)
+	if err == nil && os.SameFile(fi, pfi) {
+		return fi, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("stat %s: %w", s.path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
+		return nil, fmt.Errorf("reopen: %w", err)
+	}
+	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("reopen: %w", err)
+	}
+	if err := s.repairTail(s.path, f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("reopen: %w", err)
+	}
+	nfi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("reopen: stat: %w", err)
+	}
+	// The old file's lines are all synced: closing it loses nothing.
+	_ = s.f.Close()
+	s.f = f
+	s.log.Info("file moved or removed since it was opened; writing to the path afresh", "path", s.path)
+	return nfi, nil
 }
 
 // undo truncates the file back to s.undoTo, if a failed write set it. It is

@@ -321,3 +321,44 @@ func TestDeliverCanceled(t *testing.T) {
 		t.Errorf("file holds %q", got)
 	}
 }
+
+// TestDeliverFollowsTheMovedOrRemovedFile: a file moved away (rotation) or
+// deleted while the sink has it open is not written to any more — a line
+// in a deleted file is a lost lead — but a new file at the path is.
+func TestDeliverFollowsTheMovedOrRemovedFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "leads.jsonl")
+	s := open(t, path)
+	deliver := func(i int) string {
+		t.Helper()
+		d := sinktest.Sample(i)
+		if err := s.Deliver(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+		return string(d.Body)
+	}
+	first := deliver(1)
+	rotated := filepath.Join(dir, "leads.jsonl.1")
+	if err := os.Rename(path, rotated); err != nil {
+		t.Fatal(err)
+	}
+	second := deliver(2)
+	if got := lines(t, rotated); len(got) != 1 || got[0] != first {
+		t.Errorf("rotated file: %q, want the first line only", got)
+	}
+	if got := lines(t, path); len(got) != 1 || got[0] != second {
+		t.Errorf("new file after rotation: %q, want the second line", got)
+	}
+	assertPerm(t, path, 0o640)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	third := deliver(3)
+	if got := lines(t, path); len(got) != 1 || got[0] != third {
+		t.Errorf("file after removal: %q, want the third line", got)
+	}
+	fourth := deliver(4)
+	if got := lines(t, path); len(got) != 2 || got[1] != fourth {
+		t.Errorf("file: %q, want the third and fourth lines", got)
+	}
+}
