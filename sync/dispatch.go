@@ -336,7 +336,7 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 // noAnswer) and either it delivered nothing since e's previous failed
 // attempt, or its latest outcome with any lead is such a failure (it came
 // back for a while and went down again). A sink that answers otherwise (a
-// 500, a 429, an SMTP 5xx) is up, and max_attempts counts as configured; so
+// 500, a 429, an SMTP 550) is up, and max_attempts counts as configured; so
 // it does for a lead that fails while the sink delivers others. After a
 // restart nothing has been delivered yet: a lead at max_attempts waits.
 func (d *dispatcher) down(e *state.Entry, err error) bool {
@@ -352,14 +352,19 @@ func (d *dispatcher) down(e *state.Entry, err error) bool {
 	return d.lastOK.IsZero() || d.lastOK.UnixNano() < prev || d.lastDown.After(d.lastOK)
 }
 
-// noAnswer reports whether a failed attempt got no answer from the sink
-// itself: no connection, a timeout, a local I/O error (a full disk under a
-// file sink), or a gateway's word that the sink behind it does not answer
-// (502, 504, Cloudflare's 521–524) or an SMTP server's 421 (service not
-// available).
+// noAnswer reports whether a failed attempt got no usable answer from the
+// sink: no connection, a timeout, a local I/O error (a full disk under a
+// file sink), a gateway's word that the sink behind it does not answer
+// (502, 504, Cloudflare's 521–524), an SMTP server's 421 (service not
+// available); or a refusal of our credentials that the sink retries (a
+// CRM's 401, a proxy's 407, SMTP AUTH's 454/530/534/535/538): no lead gets through
+// until the operator fixes the token or password, and each waits for that
+// rather than for nobody. (A webhook sink's 401 is the receiver's verdict on
+// the lead, a dead letter at once: it never gets here.)
 func noAnswer(err error) bool {
 	switch status, _ := sinks.Answer(err); status {
-	case 0, http.StatusBadGateway, http.StatusGatewayTimeout, 521, 522, 523, 524, 421:
+	case 0, http.StatusBadGateway, http.StatusGatewayTimeout, 521, 522, 523, 524, 421,
+		http.StatusUnauthorized, http.StatusProxyAuthRequired, 454, 530, 534, 535, 538:
 		return true
 	}
 	return false

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -35,6 +36,12 @@ func TestDownRule(t *testing.T) {
 			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &sinks.HTTPError{Status: 502}, true},
 		{"the sink answers 500: it is up", time.Time{}, time.Time{},
 			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &sinks.HTTPError{Status: 500}, false},
+		{"a CRM refuses our token: no lead gets through until it is fixed", ago(2 * time.Hour), ago(time.Minute),
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &sinks.HTTPError{Status: 401}, true},
+		{"SMTP AUTH refused: the password is wrong", time.Time{}, time.Time{},
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, peerAnswer(535), true},
+		{"SMTP refuses the recipient: it is up", time.Time{}, time.Time{},
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, peerAnswer(550), false},
 	} {
 		d := &dispatcher{lastOK: c.lastOK, lastDown: c.lastDown}
 		if got := d.down(&c.e, c.err); got != c.want {
@@ -42,3 +49,10 @@ func TestDownRule(t *testing.T) {
 		}
 	}
 }
+
+// peerAnswer is a failure with a peer's status, as an SMTP reply is.
+type peerAnswer int
+
+func (p peerAnswer) Error() string        { return "smtp: " + strconv.Itoa(int(p)) }
+func (p peerAnswer) PeerStatus() int      { return int(p) }
+func (p peerAnswer) PeerResponse() string { return "" }
