@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/leadsync/leadsync/sinks"
 )
@@ -65,7 +66,10 @@ type Sink struct {
 	path string
 
 	mu sync.Mutex
-	f  appendFile // nil once closed
+	f  appendFile // nil once closed, or while pending
+	// pending: the file could not be opened yet (see New); each Deliver
+	// tries again.
+	pending bool
 	// undoTo >= 0 means a failed write may have left bytes after this
 	// offset, and taking them back failed too: the next Deliver retries it
 	// before writing.
@@ -87,19 +91,48 @@ func New(c Config) (*Sink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Dir(c.Path), 0o750); err != nil {
-		return nil, fmt.Errorf("path: %w", err)
-	}
-	f, err := os.OpenFile(c.Path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("path: %w", err)
-	}
-	s := &Sink{log: log.With("sink", c.Name), path: c.Path, f: f, undoTo: -1}
-	if err := s.repairTail(c.Path, f); err != nil {
-		_ = f.Close()
+	s := &Sink{log: log.With("sink", c.Name), path: c.Path, undoTo: -1}
+	f, err := s.open()
+	switch {
+	case err == nil:
+		s.f = f
+	case unavailable(err):
+		// Not this config's fault but the machine's (permissions, a
+		// read-only or full file system): the sink starts down, its leads
+		// queue in the outbox, and each delivery tries to open the file
+		// again. Refusing to start would refuse every webhook instead.
+		s.pending = true
+		s.log.Error("file sink cannot open its file; its leads wait in the outbox until it can", "err", err)
+	default:
 		return nil, fmt.Errorf("path: %w", err)
 	}
 	return s, nil
+}
+
+// open opens (or creates, with its directories) the path for appending and
+// cuts off a torn last line.
+func (s *Sink) open() (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.repairTail(s.path, f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// unavailable reports whether an open failed for a reason that may pass
+// (access rights, a read-only or full file system, an I/O error) rather
+// than a mistaken path (a directory, not a regular file, a file where a
+// directory should be).
+func unavailable(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EDQUOT)
 }
 
 // repairTail truncates the file to just after its last newline, if it does
@@ -173,6 +206,14 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.pending {
+		f, err := s.open()
+		if err != nil {
+			return fmt.Errorf("open %s: %w", s.path, err)
+		}
+		s.f, s.pending = f, false
+		s.log.Info("file sink opened its file; delivering the leads that waited", "path", s.path)
+	}
 	if s.f == nil {
 		return errors.New("file sink closed")
 	}
@@ -243,15 +284,8 @@ func (s *Sink) reopenIfMoved(fi fs.FileInfo) (fs.FileInfo, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("stat %s: %w", s.path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
-		return nil, fmt.Errorf("reopen: %w", err)
-	}
-	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o640)
+	f, err := s.open()
 	if err != nil {
-		return nil, fmt.Errorf("reopen: %w", err)
-	}
-	if err := s.repairTail(s.path, f); err != nil {
-		_ = f.Close()
 		return nil, fmt.Errorf("reopen: %w", err)
 	}
 	nfi, err := f.Stat()

@@ -294,8 +294,21 @@ func TestNewReadOnlyDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o750) })
-	if _, err := file.New(file.Config{Path: filepath.Join(dir, "leads.jsonl")}); err == nil {
-		t.Error("New in a read-only directory succeeded")
+	// Access rights may be fixed while the daemon runs: the sink starts
+	// down and its deliveries fail, retryable, until then.
+	s, err := file.New(file.Config{Path: filepath.Join(dir, "leads.jsonl"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("New in a read-only directory: %v, want a sink that waits", err)
+	}
+	defer s.Close()
+	if err := s.Deliver(t.Context(), sinktest.Sample(1)); err == nil || sinks.IsPermanent(err) {
+		t.Fatalf("Deliver into a read-only directory = %v, want a retryable error", err)
+	}
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliver(t.Context(), sinktest.Sample(1)); err != nil {
+		t.Fatalf("Deliver once writable: %v", err)
 	}
 }
 

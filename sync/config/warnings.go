@@ -45,6 +45,12 @@ func (c *Config) Warnings() []string {
 		if s.Type == SinkRechat && s.Token.IsSet() {
 			w = append(w, fmt.Sprintf("sinks[%d].token: not used by a rechat sink (the lead channel id is its credential): remove it", i))
 		}
+		if s.Type == SinkFile && s.Path != "" {
+			if problem := unwritable(s.Path); problem != "" {
+				w = append(w, fmt.Sprintf("sinks[%d].path: %s for this user; the daemon's user must be able to write it (until then the sink's leads wait in its outbox)",
+					i, problem))
+			}
+		}
 	}
 	if r := c.Retention.D(); r > 0 && r < minSafeRetention {
 		w = append(w, fmt.Sprintf("retention: %s is shorter than %s: a provider's retry (or a reconcile backfill) of an event pruned by then is taken as new and delivered again",

@@ -1,0 +1,53 @@
+package file_test
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/file"
+	"github.com/leadsync/leadsync/sinks/sinktest"
+)
+
+// TestNewOnReadOnlyFileSystemStartsDown: a file sink whose file cannot be
+// opened for a reason that may pass (here a read-only file system; likewise
+// access rights) does not stop the daemon: New succeeds, each delivery
+// fails as retryable (the lead waits in the outbox), and once the file
+// system is writable again the next delivery opens the file and lands.
+func TestNewOnReadOnlyFileSystemStartsDown(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0750"); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	remount := func(flags uintptr) {
+		t.Helper()
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|flags, "size=1m,mode=0750"); err != nil {
+			t.Fatalf("remount: %v", err)
+		}
+	}
+	remount(syscall.MS_RDONLY)
+	path := filepath.Join(dir, "sub", "leads.jsonl")
+	s, err := file.New(file.Config{Name: "archive", Path: path, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("New on a read-only file system: %v; want a sink that waits", err)
+	}
+	defer s.Close()
+	d := sinktest.Sample(1)
+	if err := s.Deliver(t.Context(), d); err == nil || sinks.IsPermanent(err) {
+		t.Fatalf("Deliver on a read-only file system = %v, want a retryable error", err)
+	}
+	remount(0)
+	if err := s.Deliver(t.Context(), d); err != nil {
+		t.Fatalf("Deliver once writable: %v", err)
+	}
+	if got := lines(t, path); len(got) != 1 || got[0] != string(d.Body) {
+		t.Fatalf("file: %q", got)
+	}
+}
