@@ -24,10 +24,14 @@ type Payload struct {
 	// Address is the property of interest, as Rechat reads it: the
 	// person's own address for the intents where that is the property
 	// (sell, let, valuation), else left out; the note always has it.
-	Address    string   `json:"address,omitempty"`
-	LeadSource string   `json:"lead_source,omitempty"`
-	SourceType string   `json:"source_type"`
-	Tags       []string `json:"tags,omitempty"`
+	Address    string `json:"address,omitempty"`
+	LeadSource string `json:"lead_source,omitempty"`
+	SourceType string `json:"source_type"`
+	// Tag and Tags are the same tags: Rechat's current Lead Capture page
+	// documents tag (string[]), its earlier revisions tags. Both are sent,
+	// so that either reading gets them.
+	Tag  []string `json:"tag,omitempty"`
+	Tags []string `json:"tags,omitempty"`
 }
 
 // ownProperty are the intents where the person's address is the property
@@ -53,6 +57,7 @@ func (s *Sink) payload(deliveryID string, l *lead.Lead) Payload {
 	if l.Test && !slices.Contains(p.Tags, "test") {
 		p.Tags = append(p.Tags, "test")
 	}
+	p.Tag = p.Tags
 	return p
 }
 

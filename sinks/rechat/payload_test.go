@@ -63,7 +63,7 @@ func TestPayload(t *testing.T) {
 			"Agent: Anon Ymous <anon@example.com>\n" +
 			"Source: hemnet (CONTACT.CREATE)\n" +
 			"leadsync lead ld_sample0001 delivery msg_sample0001",
-		LeadSource: "hemnet", SourceType: "Website", Tags: []string{"Hemnet", "Website Inquiry"},
+		LeadSource: "hemnet", SourceType: "Website", Tags: []string{"Hemnet", "Website Inquiry"}, Tag: []string{"Hemnet", "Website Inquiry"},
 	}
 	if n != 1 || !reflect.DeepEqual(got, want) {
 		t.Errorf("%d requests, posted\n%#v\nwant\n%#v", n, got, want)
@@ -92,8 +92,8 @@ func TestPayloadOptions(t *testing.T) {
 
 func TestPayloadTestLeadTagged(t *testing.T) {
 	got, _ := posted(t, sinktest.Sample(1), func(c *rechat.Config) { c.Tags = []string{"web"} })
-	if !reflect.DeepEqual(got.Tags, []string{"web", "test"}) {
-		t.Errorf("tags %v", got.Tags)
+	if !reflect.DeepEqual(got.Tags, []string{"web", "test"}) || !reflect.DeepEqual(got.Tag, got.Tags) {
+		t.Errorf("tags %v, tag %v", got.Tags, got.Tag)
 	}
 }
 
