@@ -73,7 +73,7 @@ func (e *Engine) Replay(eventIDs []string, since time.Time, source string) ([]Re
 		for _, id := range eventIDs {
 			r, err := e.o.Store.RawByEvent(id)
 			if err != nil {
-				return nil, fmt.Errorf("event %s: %w", id, err)
+				return nil, err // it names the event
 			}
 			if !seen[string(r.Key)] {
 				seen[string(r.Key)] = true

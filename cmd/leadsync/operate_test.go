@@ -113,6 +113,9 @@ func TestOperatorCommands(t *testing.T) {
 	if out, code := cli("replay", "--since", "1h", "--source", "hemnett"); code != 1 || !strings.Contains(out, `no source "hemnett" is configured`) {
 		t.Fatalf("replay of a source the config lacks: %d %s", code, out)
 	}
+	if out, code := cli("replay", "ev_nope"); code != 1 || strings.Count(out, "ev_nope") != 1 || !strings.Contains(out, "not found") {
+		t.Fatalf("replay of an unknown event: %d %s", code, out)
+	}
 	if out, code := cli("replay", "--since", "1h"); code != 0 || !strings.Contains(out, "unchanged") {
 		t.Fatalf("replay: %d %s", code, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,7 +59,7 @@ of one source.`,
 					dash(strings.Join(r.Sinks, ",")), dash(r.Reason))
 			}
 			tw.Flush()
-			fmt.Fprintf(g.errw, "%d events: %d replayed, %d unchanged\n", len(res), counts["replayed"], counts["unchanged"])
+			fmt.Fprintf(g.errw, "%d events: %s\n", len(res), countsLine(counts))
 			return nil
 		},
 	}
@@ -66,4 +67,22 @@ of one source.`,
 	cmd.Flags().StringVar(&source, "source", "", "only this source (with --since)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// countsLine says how many results had each status: replayed and unchanged
+// always, then every other status that occurred (quarantined, ignored,
+// skipped…), so the counts add up to the total.
+func countsLine(counts map[string]int) string {
+	parts := []string{fmt.Sprintf("%d replayed", counts["replayed"]), fmt.Sprintf("%d unchanged", counts["unchanged"])}
+	var others []string
+	for status := range counts {
+		if status != "replayed" && status != "unchanged" {
+			others = append(others, status)
+		}
+	}
+	slices.Sort(others)
+	for _, status := range others {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[status], status))
+	}
+	return strings.Join(parts, ", ")
 }
