@@ -104,3 +104,38 @@ func (c *KeyCache) PutKey(kid string, key []byte) error {
 		return b.Put([]byte(c.ns+"\x00"+kid), key)
 	})
 }
+
+// fileKeyPrefix marks, in the meta bucket, a file a sink has written leads
+// to.
+const fileKeyPrefix = "file:"
+
+// RememberFile records path (absolute) as a file a sink writes leads to,
+// so that erase still finds it once the sink is gone from the config.
+// Remembering a path again writes nothing.
+func (s *Store) RememberFile(path string) error {
+	k := []byte(fileKeyPrefix + path)
+	known := false
+	if err := s.view(func(tx *bolt.Tx) error {
+		known = tx.Bucket(bMeta).Get(k) != nil
+		return nil
+	}); err != nil || known {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bMeta).Put(k, []byte{1})
+	})
+}
+
+// Files lists the paths RememberFile recorded.
+func (s *Store) Files() ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bMeta).Cursor()
+		p := []byte(fileKeyPrefix)
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			out = append(out, string(k[len(p):]))
+		}
+		return nil
+	})
+	return out, err
+}

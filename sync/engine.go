@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"path/filepath"
 	"strings"
 	stdsync "sync"
 	"sync/atomic"
@@ -159,6 +160,7 @@ func New(o Options) (*Engine, error) {
 		e.disp[w.sinks[i].Name] = newDispatcher(e, w.sinks[i])
 	}
 	e.wiring.Store(w)
+	e.rememberFiles(w)
 	e.recon = newReconciler(e)
 	o.Metrics.watchOutbox(o.Store)
 	return e, nil
@@ -408,6 +410,7 @@ func (e *Engine) Reload(b *Built, maxBody int64) error {
 	}
 	e.wiring.Store(w)
 	e.mu.Unlock()
+	e.rememberFiles(w)
 	e.recon.start(w)
 	e.metrics.reloads.WithLabelValues("success").Inc()
 	e.metrics.reloadTime.SetToCurrentTime()
@@ -465,3 +468,28 @@ func (e *Engine) pruneLoop(ctx context.Context) {
 // SetRetention changes the retention from the next hourly prune on (a
 // reload calls it); 0 keeps everything.
 func (e *Engine) SetRetention(d time.Duration) { e.retention.Store(int64(d)) }
+
+// fileSink is a sink that keeps leads in a file of its own (the JSONL file).
+type fileSink interface {
+	sinks.Eraser
+	Path() string
+}
+
+// rememberFiles records in the store the file of each of w's file sinks, so
+// that erase still finds a person's leads there once the sink is removed
+// from the config (its file stays where it was).
+func (e *Engine) rememberFiles(w *wiring) {
+	for _, s := range w.sinks {
+		f, ok := s.Sink.(fileSink)
+		if !ok {
+			continue
+		}
+		p, err := filepath.Abs(f.Path())
+		if err == nil {
+			err = e.o.Store.RememberFile(p)
+		}
+		if err != nil {
+			e.log.Warn("could not record a file sink's path for erase", "sink", s.Name, "err", err)
+		}
+	}
+}

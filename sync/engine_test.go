@@ -516,6 +516,41 @@ func TestEraseGoesOnWhereItCan(t *testing.T) {
 	}
 }
 
+// TestEraseReachesRemovedFileSinks: a file sink removed from the config
+// leaves its file (in the state dir, say) with the leads it took; erase
+// still finds the person there, as SPEC wants no erased byte left.
+func TestEraseReachesRemovedFileSinks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "second.jsonl")
+	fs, err := file.New(file.Config{Name: "second", Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, []lsync.SinkSpec{{Name: "second", Sink: fs, Delivery: fast}}, nil)
+	body := hemnet.Sample("c-removed")
+	if code, m := post(t, h.url+"/webhooks/hemnet", body, signed(body)); code != 200 {
+		t.Fatalf("post: %d %v", code, m)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("john.doe@example.com")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lead never reached the file")
+		}
+	}
+	src, _ := hemnet.New(hemnet.Config{Name: "hemnet", Keys: [][]byte{hemnetKey}})
+	if err := h.eng.Reload(&lsync.Built{Sources: []lsync.SourceSpec{{Source: src}}}, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := h.eng.Erase("john.doe@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("john.doe@example.com")) || counts["file "+path] != 1 {
+		t.Fatalf("the removed sink's file still holds the person (counts %v):\n%s", counts, b)
+	}
+}
+
 // A sink that delivers nothing between a lead's attempts is down: the lead
 // waits for max_age however many attempts it makes (SPEC: a sink down for
 // days still gets every lead), also one queued before the sink's last

@@ -3,13 +3,18 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/leadsync/leadsync/providers"
 	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/file"
 	"github.com/leadsync/leadsync/state"
 	"github.com/leadsync/leadsync/sync/lead"
 )
@@ -17,7 +22,8 @@ import (
 // Erase removes a person (by email and/or phone) from the store — events,
 // raw requests, leads, outbox and dead letters, then rewrites the file so
 // that no freed page keeps their bytes — and from every sink that keeps
-// leads itself (the JSONL file). Dedupe records stay, so a provider's retry
+// leads itself (the JSONL file), and from the files of file sinks since
+// removed from the config. Dedupe records stay, so a provider's retry
 // does not re-create the lead. It returns counts by place.
 func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 	match, err := state.PersonMatcher(email, phone)
@@ -34,6 +40,7 @@ func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 	if counts == nil {
 		counts = map[string]int{}
 	}
+	current := map[string]bool{}
 	for _, s := range e.wiring.Load().sinks {
 		if er, ok := s.Sink.(sinks.Eraser); ok {
 			n, err := er.Erase(match)
@@ -41,6 +48,29 @@ func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 			if err != nil {
 				errs = append(errs, fmt.Errorf("erase from sink %s: %w", s.Name, err))
 			}
+		}
+		if f, ok := s.Sink.(fileSink); ok {
+			if p, err := filepath.Abs(f.Path()); err == nil {
+				current[p] = true
+			}
+		}
+	}
+	// The files of file sinks since removed from the config still hold
+	// their leads.
+	files, err := e.o.Store.Files()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("erase: list the files of removed sinks: %w", err))
+	}
+	for _, p := range files {
+		if current[p] {
+			continue
+		}
+		n, err := eraseFile(p, match, e.log)
+		if n > 0 || err != nil {
+			counts["file "+p] = n
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("erase from %s: %w", p, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -156,4 +186,18 @@ func (e *Engine) prune(retention time.Duration) {
 	if len(parts) > 0 {
 		e.log.Info("retention: pruned", "older_than", retention.String(), "counts", strings.Join(parts, " "))
 	}
+}
+
+// eraseFile erases match's leads from the JSONL file at path, once a file
+// sink's: a file no longer there has nothing to erase.
+func eraseFile(path string, match func([]byte) bool, log *slog.Logger) (int, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	f, err := file.New(file.Config{Name: "(removed)", Path: path, Logger: log})
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return f.Erase(match)
 }

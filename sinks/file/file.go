@@ -328,5 +328,8 @@ func (s *Sink) Close() error {
 	return err
 }
 
+// Path is the file the sink appends to.
+func (s *Sink) Path() string { return s.path }
+
 // BodyOnly implements sinks.BodyOnly: the lead JSON is written as it is.
 func (s *Sink) BodyOnly() {}
