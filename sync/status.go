@@ -127,7 +127,9 @@ func (e *Engine) Status() (*Status, error) {
 		return nil, err
 	}
 	s.Running, s.Version = true, e.o.Version
+	e.mu.Lock() // Run sets started under it
 	started := e.started.UTC()
+	e.mu.Unlock()
 	s.Started = &started
 	w := e.wiring.Load()
 	rejected := e.counters.snapshot()
