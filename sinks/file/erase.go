@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -26,6 +27,16 @@ func (s *Sink) Erase(match func(leadJSON []byte) bool) (int, error) {
 	}
 	if s.f == nil {
 		return 0, errors.New("file sink closed")
+	}
+	// A failed write's leftover bytes go first: they would be copied into
+	// the new file, and undoTo would then cut that one.
+	if err := s.undo(); err != nil {
+		return 0, err
+	}
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		// Moved away (rotated) or deleted since the last lead: nothing at
+		// the path to erase; the next lead starts a new file there.
+		return 0, nil
 	}
 	// Look before rewriting: the copy needs as much free space as the
 	// file, and a person the file does not hold needs none.

@@ -3,6 +3,7 @@ package file_test
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -96,5 +97,36 @@ func TestFailedWriteErrorSaysWhat(t *testing.T) {
 	err := s.Deliver(t.Context(), sinktest.Sample(1))
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Deliver = %v, want it to wrap ENOSPC", err)
+	}
+}
+
+// TestEraseTakesBackAFailedWriteFirst: a failed write whose take-back failed
+// too leaves bytes after the last whole line; erase takes them back before
+// it copies the file, so that they do not become a line of the new file,
+// and the take-back offset does not cut the new one later.
+func TestEraseTakesBackAFailedWriteFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leads.jsonl")
+	s := open(t, path)
+	for i := 1; i <= 2; i++ {
+		if err := s.Deliver(t.Context(), sinktest.Sample(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := faulty{failWrites: 1, failTruncates: 1}
+	file.WrapFile(s, func(af file.AppendFile) file.AppendFile { f.AppendFile = af; return &f })
+	if err := s.Deliver(t.Context(), sinktest.Sample(3)); err == nil {
+		t.Fatal("Deliver succeeded through a failing write")
+	}
+	// Erase the first lead: the second stays, and nothing torn comes along.
+	n, err := s.Erase(func(l []byte) bool { return strings.Contains(string(l), "asa1@example.com") })
+	if err != nil || n != 1 {
+		t.Fatalf("Erase = %d, %v", n, err)
+	}
+	if err := s.Deliver(t.Context(), sinktest.Sample(4)); err != nil {
+		t.Fatal(err)
+	}
+	got := lines(t, path)
+	if len(got) != 2 || got[0] != string(sinktest.Sample(2).Body) || got[1] != string(sinktest.Sample(4).Body) {
+		t.Fatalf("file after erase and a delivery: %q", got)
 	}
 }

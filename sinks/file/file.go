@@ -320,6 +320,7 @@ func (s *Sink) undo() error {
 func (s *Sink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pending = false // closed: no delivery opens the file again
 	if s.f == nil {
 		return nil
 	}

@@ -43,7 +43,16 @@ func TestNewOnReadOnlyFileSystemStartsDown(t *testing.T) {
 	if err := s.Deliver(t.Context(), d); err == nil || sinks.IsPermanent(err) {
 		t.Fatalf("Deliver on a read-only file system = %v, want a retryable error", err)
 	}
+	// A pending sink that is closed stays closed.
+	closed, err := file.New(file.Config{Name: "old", Path: filepath.Join(dir, "old.jsonl"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
 	remount(0)
+	if err := closed.Deliver(t.Context(), d); err == nil {
+		t.Error("a closed sink delivered")
+	}
 	if err := s.Deliver(t.Context(), d); err != nil {
 		t.Fatalf("Deliver once writable: %v", err)
 	}
