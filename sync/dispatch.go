@@ -280,7 +280,9 @@ func (d *dispatcher) attempt(deliverCtx context.Context, ls *liveSink, e *state.
 	// attempt; then this attempt's outcome is recorded.
 	failed := err != nil && deliverCtx.Err() == nil
 	sinkDown := failed && e.Attempt+1 >= p.MaxAttempts && d.down(e, err)
-	if failed && noAnswer(err) {
+	// A permanent failure is the peer's verdict on this one lead (a
+	// webhook receiver's 401): it says nothing of the sink being down.
+	if failed && !sinks.IsPermanent(err) && noAnswer(err) {
 		d.mu.Lock()
 		d.lastDown = now
 		d.mu.Unlock()
