@@ -178,12 +178,13 @@ func (c *checker) reapit(path string, s *Source) {
 func (c *checker) reconcile(path string, r *Reconcile, canFetch bool) {
 	if r.Schedule == "" {
 		c.errorf(path+".schedule", "is required")
-	} else if _, err := cron.ParseStandard(r.Schedule); err != nil {
+	} else if sched, err := cron.ParseStandard(r.Schedule); err != nil {
 		c.errorf(path+".schedule", "%v", err)
-	} else if d, ok := everyInterval(r.Schedule); ok && d < minReconcileEvery {
-		// The cron library runs a shorter one (0s, or negative) every
-		// second: a poll loop against the provider's rate limit.
-		c.errorf(path+".schedule", "@every %s is too often: at least %s", d, minReconcileEvery)
+	} else if d := runGap(sched); d < minReconcileEvery {
+		// "@every 0s" (or negative, or prefixed with a time zone) is run
+		// every second by the cron library: a poll loop against the
+		// provider's rate limit.
+		c.errorf(path+".schedule", "runs every %s: too often, at least %s", d, minReconcileEvery)
 	}
 	if !canFetch {
 		c.errorf(path, "needs client_id and client_secret to call the API")
@@ -191,17 +192,13 @@ func (c *checker) reconcile(path string, r *Reconcile, canFetch bool) {
 }
 
 // minReconcileEvery is the shortest @every a reconcile schedule may have
-// (a cron spec runs at most once a minute anyway).
+// (a cron spec runs at most once a minute anyway; @every may ask for less).
 const minReconcileEvery = time.Minute
 
-// everyInterval is the interval of an "@every <duration>" spec.
-func everyInterval(spec string) (time.Duration, bool) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "@every ")
-	if !ok {
-		return 0, false
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(rest))
-	return d, err == nil
+// runGap is the time between two consecutive runs of sched.
+func runGap(sched cron.Schedule) time.Duration {
+	first := sched.Next(time.Date(2026, 1, 5, 0, 0, 30, 0, time.UTC))
+	return sched.Next(first).Sub(first)
 }
 
 func (c *checker) ed25519Key(path, kid, key string) {
