@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +40,7 @@ func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 	if counts == nil {
 		counts = map[string]int{}
 	}
-	current := map[string]bool{}
+	var current []os.FileInfo // the files of configured file sinks
 	for _, s := range e.wiring.Load().sinks {
 		if er, ok := s.Sink.(sinks.Eraser); ok {
 			n, err := er.Erase(match)
@@ -50,8 +50,8 @@ func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 			}
 		}
 		if f, ok := s.Sink.(fileSink); ok {
-			if p, err := filepath.Abs(f.Path()); err == nil {
-				current[p] = true
+			if fi, err := os.Stat(f.Path()); err == nil {
+				current = append(current, fi)
 			}
 		}
 	}
@@ -62,7 +62,9 @@ func (e *Engine) Erase(email, phone string) (map[string]int, error) {
 		errs = append(errs, fmt.Errorf("erase: list the files of removed sinks: %w", err))
 	}
 	for _, p := range files {
-		if current[p] {
+		// The same file as a configured sink's, however its path is
+		// spelt (a symlink, ..): that sink erased it, under its lock.
+		if fi, err := os.Stat(p); err == nil && slices.ContainsFunc(current, func(c os.FileInfo) bool { return os.SameFile(c, fi) }) {
 			continue
 		}
 		n, err := eraseFile(p, match, e.log)
