@@ -450,16 +450,7 @@ func serveReference(ctx context.Context, addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {})
 	mux.HandleFunc("/webhooks/hemnet", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			w.WriteHeader(400)
-			return
-		}
-		want, _ := hex.DecodeString(r.Header.Get("X-Signature"))
-		m := hmac.New(sha256.New, key)
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), want) {
-			w.WriteHeader(401)
+		if _, ok := verifiedBody(w, r, key); !ok {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -468,6 +459,24 @@ func serveReference(ctx context.Context, addr string) error {
 	srv := &http.Server{Addr: addr, Handler: mux}
 	go func() { <-ctx.Done(); srv.Close() }()
 	return srv.ListenAndServe()
+}
+
+// verifiedBody is the reference's work on a request: read the body and
+// check its HMAC. It answers 400 or 401 itself when either fails.
+func verifiedBody(w http.ResponseWriter, r *http.Request, key []byte) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader(400)
+		return nil, false
+	}
+	want, _ := hex.DecodeString(r.Header.Get("X-Signature"))
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	if !hmac.Equal(m.Sum(nil), want) {
+		w.WriteHeader(401)
+		return nil, false
+	}
+	return body, true
 }
 
 func cpuModel() string {

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,16 +50,8 @@ func serveFloor(ctx context.Context, addr, dir string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {})
 	mux.HandleFunc("/webhooks/hemnet", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			w.WriteHeader(400)
-			return
-		}
-		want, _ := hex.DecodeString(r.Header.Get("X-Signature"))
-		m := hmac.New(sha256.New, key)
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), want) {
-			w.WriteHeader(401)
+		body, ok := verifiedBody(w, r, key)
+		if !ok {
 			return
 		}
 		done := make(chan error, 1)
