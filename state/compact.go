@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/leadsync/leadsync/state/owner"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -148,7 +149,7 @@ func compactTo(src *bolt.DB, path string, o bolt.Options, orig os.FileInfo) (*bo
 		os.Remove(tmp)
 		return nil, err
 	}
-	if err := keepOwner(tmp, orig); err != nil {
+	if err := owner.Keep(tmp, orig); err != nil {
 		return fail(err)
 	}
 	if err := bolt.Compact(dst, src, compactTxSize); err != nil {

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/leadsync/leadsync/state/owner"
 )
 
 // Erase rewrites the file without the lines match selects (a person's
@@ -111,7 +113,7 @@ func (s *Sink) copyWithout(tmp string, match func([]byte) bool) (int, error) {
 		return 0, fmt.Errorf("erase: %w", err)
 	}
 	defer out.Close()
-	if err := sameOwner(out, fi); err != nil {
+	if err := owner.Keep(out.Name(), fi); err != nil {
 		return 0, fmt.Errorf("erase: %w", err)
 	}
 	w := bufio.NewWriterSize(out, 256<<10)
