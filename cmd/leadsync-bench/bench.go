@@ -445,12 +445,22 @@ func (b *bench) startSelf(mode string, args ...string) (*proc, error) {
 }
 
 // serveReference is the bare handler: read the body, check the HMAC, 200.
-func serveReference(ctx context.Context, addr string) error {
+func serveReference(ctx context.Context, addr string) error { return serveVerified(ctx, addr, nil) }
+
+// serveVerified serves the reference's handler on addr until ctx is done,
+// with keep (if not nil) given each verified body before the answer: an
+// error from it is answered 503.
+func serveVerified(ctx context.Context, addr string, keep func(body []byte) error) error {
 	key := []byte(benchKey)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {})
 	mux.HandleFunc("/webhooks/hemnet", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := verifiedBody(w, r, key); !ok {
+		body, ok := verifiedBody(w, r, key)
+		if !ok {
+			return
+		}
+		if keep != nil && keep(body) != nil {
+			w.WriteHeader(503)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -46,26 +45,11 @@ func serveFloor(ctx context.Context, addr, dir string) error {
 	q := make(chan floorReq, 4096)
 	go floorWriter(db, bucket, q)
 
-	key := []byte(benchKey)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {})
-	mux.HandleFunc("/webhooks/hemnet", func(w http.ResponseWriter, r *http.Request) {
-		body, ok := verifiedBody(w, r, key)
-		if !ok {
-			return
-		}
+	return serveVerified(ctx, addr, func(body []byte) error {
 		done := make(chan error, 1)
 		q <- floorReq{body, done}
-		if err := <-done; err != nil {
-			w.WriteHeader(503)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status":"accepted"}`))
+		return <-done
 	})
-	srv := &http.Server{Addr: addr, Handler: mux}
-	go func() { <-ctx.Done(); srv.Close() }()
-	return srv.ListenAndServe()
 }
 
 // floorWriter commits everything queued, one transaction at a time.
