@@ -20,15 +20,8 @@ import (
 func (s *Sink) Erase(match func(leadJSON []byte) bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending {
-		f, err := s.open()
-		if err != nil {
-			return 0, fmt.Errorf("open %s: %w", s.path, err)
-		}
-		s.f, s.pending = f, false
-	}
-	if s.f == nil {
-		return 0, errors.New("file sink closed")
+	if err := s.ready(); err != nil {
+		return 0, err
 	}
 	// A failed write's leftover bytes go first: they would be copied into
 	// the new file, and undoTo would then cut that one.

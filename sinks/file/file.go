@@ -126,6 +126,23 @@ func (s *Sink) open() (*os.File, error) {
 	return f, nil
 }
 
+// ready makes sure the sink has its file open: a pending sink tries to open
+// it now. It is called with s.mu held.
+func (s *Sink) ready() error {
+	if s.pending {
+		f, err := s.open()
+		if err != nil {
+			return fmt.Errorf("open %s: %w", s.path, err)
+		}
+		s.f, s.pending = f, false
+		s.log.Info("file sink opened its file; the leads that waited go there now", "path", s.path)
+	}
+	if s.f == nil {
+		return errors.New("file sink closed")
+	}
+	return nil
+}
+
 // unavailable reports whether an open failed for a reason that may pass
 // (access rights, a read-only or full file system, an I/O error) rather
 // than a mistaken path (a directory, not a regular file, a file where a
@@ -206,16 +223,8 @@ func (s *Sink) Deliver(ctx context.Context, d sinks.Delivery) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending {
-		f, err := s.open()
-		if err != nil {
-			return fmt.Errorf("open %s: %w", s.path, err)
-		}
-		s.f, s.pending = f, false
-		s.log.Info("file sink opened its file; delivering the leads that waited", "path", s.path)
-	}
-	if s.f == nil {
-		return errors.New("file sink closed")
+	if err := s.ready(); err != nil {
+		return err
 	}
 	if err := s.undo(); err != nil {
 		return err
