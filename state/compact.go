@@ -43,15 +43,7 @@ func Compact(dir string) (before, after int64, err error) {
 		return before, 0, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			os.Remove(path + rewriteSuffix)
-			if !fromDamage(r) {
-				panic(r)
-			}
-			after, err = 0, damaged(path, fmt.Errorf("%v", r))
-		}
-	}()
+	defer onDamage(path, &err, func() { after = 0; os.Remove(path + rewriteSuffix) })
 	o := bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, PageSize: pageSize}
 	src, err := bolt.Open(path, fi.Mode().Perm(), &o)
 	if errors.Is(err, bolt.ErrTimeout) {

@@ -183,14 +183,7 @@ func Open(dir string, o Options) (s *Store, err error) {
 		return nil, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if !fromDamage(r) {
-				panic(r) // a bug of ours, not the file's: crash with its stack
-			}
-			s, err = nil, damaged(path, fmt.Errorf("%v", r))
-		}
-	}()
+	defer onDamage(path, &err, func() { s = nil })
 	bopts := bolt.Options{
 		Timeout:      o.LockTimeout,
 		ReadOnly:     o.ReadOnly,
@@ -257,6 +250,22 @@ func fromDamage(r any) bool {
 		}
 	}
 	return false
+}
+
+// onDamage, deferred by a function that reads the database file at path
+// (with debug.SetPanicOnFault on), turns a panic that comes from the file
+// into its error in *err, after cleanup; any other panic is a bug of ours,
+// not the file's, and goes on with its stack.
+func onDamage(path string, err *error, cleanup func()) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	cleanup()
+	if !fromDamage(r) {
+		panic(r)
+	}
+	*err = damaged(path, fmt.Errorf("%v", r))
 }
 
 // refusedAsDamaged reports whether bolt.Open refused the file for what it
