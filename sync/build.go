@@ -277,7 +277,8 @@ func keys[V any](m map[string]V) string {
 	return strings.Join(out, ", ")
 }
 
-// defaultSkew is the Hemnet X-Timestamp window when the config sets none.
+// defaultSkew is the timestamp window of a Hemnet or Reapit source when the
+// config sets none.
 const defaultSkew = 10 * time.Minute
 
 // CheckSupported reports, without building anything, every source provider
