@@ -25,9 +25,10 @@ and per reconciled customer: last run, cursor, applicants seen, leads found only
 reconciliation.
 
 Talks to the running daemon over its admin socket; with the daemon stopped it reads
-the store directly, and the config file for the sources and sinks it names. Then the figures a running daemon keeps in memory since its start
-are empty: rejected, each sink's last success and last error, and reconciliation's
-last run, last error, applicants seen and leads found only by reconciliation.`,
+the store directly, and the config file for the sources and sinks it names. Then
+the figures a running daemon keeps in memory since its start are empty: rejected,
+each sink's last success and last error, and reconciliation's last run, last error,
+applicants seen and leads found only by reconciliation.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, cfg, closeFn, err := adminFor(g, readOnly)
@@ -47,7 +48,7 @@ last run, last error, applicants seen and leads found only by reconciliation.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(s)
 			}
-			printStatus(g.out, s, time.Now(), s.Running || cfg != nil)
+			printStatus(g.out, s, time.Now())
 			return nil
 		},
 	}
@@ -61,9 +62,6 @@ last run, last error, applicants seen and leads found only by reconciliation.`,
 // keep their queues), and configured sources and sinks with nothing stored
 // yet.
 func fillFromConfig(s *lsync.Status, cfg *config.Config) {
-	if cfg == nil {
-		return
-	}
 	seen := map[string]bool{}
 	for i := range s.Sources {
 		seen[s.Sources[i].Name] = true
@@ -99,10 +97,9 @@ func fillFromConfig(s *lsync.Status, cfg *config.Config) {
 	slices.SortFunc(s.Sinks, func(a, b lsync.SinkStatus) int { return strings.Compare(a.Name, b.Name) })
 }
 
-// printStatus prints s as tables; configKnown says whether Configured is
-// known (a running daemon, or a stopped one's config file was read), so a
-// sink that is not configured shows as removed.
-func printStatus(out io.Writer, s *lsync.Status, now time.Time, configKnown bool) {
+// printStatus prints s as tables. Configured is known whether the daemon
+// runs or not (see fillFromConfig): a sink that is not shows as removed.
+func printStatus(out io.Writer, s *lsync.Status, now time.Time) {
 	if s.Running {
 		fmt.Fprintf(out, "daemon: running %s, since %s\n\n", s.Version, ago(s.Started, now))
 	} else {
@@ -120,7 +117,7 @@ func printStatus(out io.Writer, s *lsync.Status, now time.Time, configKnown bool
 	fmt.Fprintln(tw, "SINK\tTYPE\tPENDING\tDEAD\tOLDEST PENDING\tLAST SUCCESS\tLAST ERROR")
 	for _, x := range s.Sinks {
 		typ := dash(x.Type)
-		if !x.Configured && configKnown {
+		if !x.Configured {
 			typ = "(removed)"
 		}
 		oldest := "-"
