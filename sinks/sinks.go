@@ -98,6 +98,18 @@ func RetryDelay(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// CredentialsRefused reports whether err says the peer refused our
+// credentials (a token or password of the config, the same for every lead):
+// an HTTP 401 or 407, or an error that says so itself (an SMTP AUTH refusal).
+func CredentialsRefused(err error) bool {
+	var c interface{ CredentialsRefused() bool }
+	if errors.As(err, &c) {
+		return c.CredentialsRefused()
+	}
+	status, _ := Answer(err)
+	return status == 401 || status == 407
+}
+
 // PeerAnswer is implemented by errors that carry what the peer answered: an
 // HTTP status and body snippet, an SMTP code and reply. Dead letters keep it.
 type PeerAnswer interface {

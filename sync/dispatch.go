@@ -359,17 +359,17 @@ func (d *dispatcher) down(e *state.Entry, err error) bool {
 // file sink), a gateway's word that the sink behind it does not answer
 // (502, 504, Cloudflare's 521–524), an SMTP server's 421 (service not
 // available); or a refusal of our credentials that the sink retries (a
-// CRM's 401, a proxy's 407, SMTP AUTH's 454/530/534/535/538): no lead gets through
-// until the operator fixes the token or password, and each waits for that
-// rather than for nobody. (A webhook sink's 401 is the receiver's verdict on
-// the lead, a dead letter at once: it never gets here.)
+// CRM's 401, a proxy's 407, a refused SMTP AUTH: see
+// sinks.CredentialsRefused): no lead gets through until the operator fixes
+// the token or password, and each waits for that rather than for nobody. (A
+// webhook sink's 401 is the receiver's verdict on the lead, a dead letter
+// at once: it never gets here.)
 func noAnswer(err error) bool {
 	switch status, _ := sinks.Answer(err); status {
-	case 0, http.StatusBadGateway, http.StatusGatewayTimeout, 521, 522, 523, 524, 421,
-		http.StatusUnauthorized, http.StatusProxyAuthRequired, 454, 530, 534, 535, 538:
+	case 0, http.StatusBadGateway, http.StatusGatewayTimeout, 521, 522, 523, 524, 421:
 		return true
 	}
-	return false
+	return sinks.CredentialsRefused(err)
 }
 
 func (d *dispatcher) bury(log *slog.Logger, e *state.Entry, reason string, err error) {

@@ -2,11 +2,11 @@ package sync
 
 import (
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/leadsync/leadsync/sinks"
+	"github.com/leadsync/leadsync/sinks/email"
 	"github.com/leadsync/leadsync/state"
 )
 
@@ -39,9 +39,13 @@ func TestDownRule(t *testing.T) {
 		{"a CRM refuses our token: no lead gets through until it is fixed", ago(2 * time.Hour), ago(time.Minute),
 			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &sinks.HTTPError{Status: 401}, true},
 		{"SMTP AUTH refused: the password is wrong", time.Time{}, time.Time{},
-			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, peerAnswer(535), true},
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &email.ReplyError{Command: "AUTH", Code: 535}, true},
+		{"SMTP AUTH refused with another code: still the password", time.Time{}, time.Time{},
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &email.ReplyError{Command: "AUTH", Code: 501}, true},
+		{"a CRM forbids: an answer, it is up", time.Time{}, time.Time{},
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &sinks.HTTPError{Status: 403}, false},
 		{"SMTP refuses the recipient: it is up", time.Time{}, time.Time{},
-			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, peerAnswer(550), false},
+			state.Entry{Attempt: 29, Tried: ago(time.Hour).UnixNano()}, &email.ReplyError{Command: "RCPT TO:<office@agency.example>", Code: 550}, false},
 	} {
 		d := &dispatcher{lastOK: c.lastOK, lastDown: c.lastDown}
 		if got := d.down(&c.e, c.err); got != c.want {
@@ -49,10 +53,3 @@ func TestDownRule(t *testing.T) {
 		}
 	}
 }
-
-// peerAnswer is a failure with a peer's status, as an SMTP reply is.
-type peerAnswer int
-
-func (p peerAnswer) Error() string        { return "smtp: " + strconv.Itoa(int(p)) }
-func (p peerAnswer) PeerStatus() int      { return int(p) }
-func (p peerAnswer) PeerResponse() string { return "" }

@@ -19,9 +19,10 @@
 // An SMTP 4xx reply, a connection failure or a timeout is retryable: the
 // dispatcher tries again with backoff. A 5xx reply is permanent (dead
 // letter), except 552 to RCPT, which RFC 5321 4.5.3.1.10 says to treat as
-// 452, and a refused AUTH (a wrong password: the leads wait for the operator
-// rather than all go to the dead letters). The error is a *ReplyError holding the command and the server's
-// reply, one bounded line with credentials removed. Delivery is all or
+// 452, and a refused AUTH (a wrong password: the leads wait for the
+// operator rather than all go to the dead letters). The error is a
+// *ReplyError holding the command and the server's reply, one bounded line
+// with credentials removed. Delivery is all or
 // nothing: if any recipient is refused the message goes to none.
 package email
 

@@ -46,11 +46,15 @@ func (e *ReplyError) Permanent() bool {
 	switch {
 	case e.Code == 552 && strings.HasPrefix(e.Command, "RCPT"):
 		return false
-	case e.Command == "AUTH":
+	case e.CredentialsRefused():
 		return false
 	}
 	return e.Code >= 500 && e.Code <= 599
 }
+
+// CredentialsRefused reports a refusal of AUTH, whatever its code (see
+// sinks.CredentialsRefused).
+func (e *ReplyError) CredentialsRefused() bool { return e.Command == "AUTH" }
 
 // fail classifies err from step of the conversation:
 //
