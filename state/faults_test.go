@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,18 +27,7 @@ import (
 //   - an acknowledgement that fails leaves its entry queued;
 //   - bbolt's tx.Check passes on the file afterwards.
 func TestStoreOnFullFileSystem(t *testing.T) {
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("needs root on Linux to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=4m,mode=0750"); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v): no full file system to test against", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	dir, _ := statetest.Tmpfs(t, "4m")
 	s, err := state.Open(dir, state.Options{})
 	if err != nil {
 		t.Fatal(err)

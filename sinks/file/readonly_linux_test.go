@@ -2,14 +2,13 @@ package file_test
 
 import (
 	"log/slog"
-	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/leadsync/leadsync/sinks"
 	"github.com/leadsync/leadsync/sinks/file"
 	"github.com/leadsync/leadsync/sinks/sinktest"
+	"github.com/leadsync/leadsync/state/statetest"
 )
 
 // TestNewOnReadOnlyFileSystemStartsDown: a file sink whose file cannot be
@@ -18,21 +17,8 @@ import (
 // fails as retryable (the lead waits in the outbox), and once the file
 // system is writable again the next delivery opens the file and lands.
 func TestNewOnReadOnlyFileSystemStartsDown(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0750"); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
-	remount := func(flags uintptr) {
-		t.Helper()
-		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|flags, "size=1m,mode=0750"); err != nil {
-			t.Fatalf("remount: %v", err)
-		}
-	}
-	remount(syscall.MS_RDONLY)
+	dir, remount := statetest.Tmpfs(t, "1m")
+	remount(true)
 	path := filepath.Join(dir, "sub", "leads.jsonl")
 	s, err := file.New(file.Config{Name: "archive", Path: path, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -49,7 +35,7 @@ func TestNewOnReadOnlyFileSystemStartsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed.Close()
-	remount(0)
+	remount(false)
 	if err := closed.Deliver(t.Context(), d); err == nil {
 		t.Error("a closed sink delivered")
 	}

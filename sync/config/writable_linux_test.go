@@ -4,8 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/leadsync/leadsync/state/statetest"
 )
 
 // TestWarnsUnwritableFileSink: check warns of a file sink whose file this
@@ -25,20 +26,11 @@ func TestWarnsUnwritableFileSink(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ok, "new")); err == nil {
 		t.Error("the check created a directory")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("the read-only case needs root to mount a tmpfs")
-	}
-	ro := t.TempDir()
-	if err := syscall.Mount("tmpfs", ro, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(ro, syscall.MNT_DETACH) })
+	ro, remount := statetest.Tmpfs(t, "1m") // skips unless root
 	if err := os.WriteFile(filepath.Join(ro, "old.jsonl"), nil, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", ro, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=1m"); err != nil {
-		t.Fatal(err)
-	}
+	remount(true)
 	if got := unwritable(filepath.Join(ro, "old.jsonl")); !strings.Contains(got, "is not writable") {
 		t.Errorf("existing file on a read-only file system: %q", got)
 	}
